@@ -1,0 +1,5 @@
+"""HybridOps DR Pulumi program. Thin on purpose: see components/program.py."""
+
+from components.program import run
+
+run()

@@ -1,0 +1,40 @@
+"""Cost-allocation tags carried by every taggable resource."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+COST_TAG_KEYS = ("env", "owner", "component", "cost-center", "managed-by")
+MANAGED_BY = "pulumi"
+
+_PROXMOX_TAG_CHARS = re.compile(r"[^a-z0-9_\-+.]")
+
+
+def cost_tags(*, env: str, owner: str, cost_center: str, component: str) -> dict[str, str]:
+    """The cost-allocation tag set for one component."""
+    return {
+        "env": env,
+        "owner": owner,
+        "component": component,
+        "cost-center": cost_center,
+        "managed-by": MANAGED_BY,
+    }
+
+
+def proxmox_tags(tags: Mapping[str, str]) -> list[str]:
+    """Proxmox tags are bare words (``[a-z0-9_][a-z0-9_-+.]*``), so ``key=value`` becomes ``key.value``.
+
+    https://pve.proxmox.com/pve-docs/pve-admin-guide.html#_tags
+    """
+    return sorted(_PROXMOX_TAG_CHARS.sub("-", f"{k}.{v}".lower()) for k, v in tags.items())
+
+
+def parse_proxmox_tags(tags: list[str]) -> dict[str, str]:
+    """Inverse of :func:`proxmox_tags` for the cost keys (used by tests and the cost engine)."""
+    out: dict[str, str] = {}
+    for tag in tags:
+        for key in COST_TAG_KEYS:
+            if tag.startswith(f"{key}."):
+                out[key] = tag[len(key) + 1 :]
+    return out

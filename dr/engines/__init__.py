@@ -1,0 +1,42 @@
+"""Engines that turn a stack (plus what-if overrides) into a neutral Plan.
+
+``OfflineEngine`` evaluates the program in-process with the SDK's mocks; ``AutomationEngine``
+drives the real pulumi CLI through ``pulumi.automation``. Both return :class:`cost.plan.Plan`.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from cost.plan import Plan
+
+
+class Engine(Protocol):
+    """What the CLI and the driver need from an engine."""
+
+    name: str
+
+    def plan(self, stack: str, overrides: Mapping[str, Any] | None = None) -> Plan: ...
+
+
+def get_engine(project_dir: Path, *, offline: bool) -> Any:
+    """The offline engine, or the automation-API engine when the pulumi CLI is installed."""
+    if offline:
+        from dr.engines.offline import OfflineEngine
+
+        return OfflineEngine(project_dir)
+    from dr.errors import EngineUnavailableError
+
+    if shutil.which("pulumi") is None:
+        raise EngineUnavailableError(
+            "the pulumi CLI is not installed (https://www.pulumi.com/docs/install/); "
+            "install it, or use --offline to plan without it"
+        )
+    from dr.engines.automation import AutomationEngine
+
+    return AutomationEngine(project_dir)
