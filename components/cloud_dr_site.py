@@ -6,6 +6,7 @@ Provider: pulumi-azure-native 3.x (https://www.pulumi.com/registry/packages/azur
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -41,7 +42,9 @@ class CloudDrSite(pulumi.ComponentResource):
     key_vault_uri: pulumi.Output[str]
     dr_pool_count: pulumi.Output[int]
 
-    def __init__(self, name: str, args: CloudDrSiteArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, args: CloudDrSiteArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__("hybridops:cloud:CloudDrSite", name, None, opts)
         self._name = name
         self._args = args
@@ -68,7 +71,7 @@ class CloudDrSite(pulumi.ComponentResource):
         self.resource_group_name = self._rg_name
         self.cluster_name = self.cluster.name
         self.ingress_public_ip_id = self.ingress_ip.id
-        self.ingress_fqdn = self.ingress_ip.dns_settings.apply(lambda d: d.fqdn if d else "")  # type: ignore[union-attr]
+        self.ingress_fqdn = self.ingress_ip.dns_settings.apply(lambda d: (d.fqdn or "") if d else "")
         self.wal_archive_url = self.storage_account.primary_endpoints.apply(
             lambda e: f"{e.blob}{cloud.database.wal_container}"
         )
@@ -138,7 +141,10 @@ class CloudDrSite(pulumi.ComponentResource):
             enable_rbac=True,
             oidc_issuer_profile={"enabled": True},
             security_profile={"workload_identity": {"enabled": True}},
-            auto_upgrade_profile={"upgrade_channel": "patch", "node_os_upgrade_channel": "NodeImage"},
+            auto_upgrade_profile={
+                "upgrade_channel": "patch",
+                "node_os_upgrade_channel": "NodeImage",
+            },
             network_profile={
                 "network_plugin": "azure",
                 "network_plugin_mode": "overlay",
@@ -230,7 +236,7 @@ class CloudDrSite(pulumi.ComponentResource):
             location=cloud.location,
             kind="StorageV2",
             sku={"name": "Standard_LRS"},
-            access_tier="Hot",
+            access_tier=azure.storage.AccessTier.HOT,
             enable_https_traffic_only=True,
             minimum_tls_version="TLS1_2",
             allow_blob_public_access=False,
@@ -244,7 +250,7 @@ class CloudDrSite(pulumi.ComponentResource):
             container_name=cloud.database.wal_container,
             account_name=self.storage_account.name,
             resource_group_name=self._rg_name,
-            public_access="None",
+            public_access=azure.storage.PublicAccess.NONE,
             opts=self._child,
         )
         azure.storage.ManagementPolicy(
@@ -259,10 +265,15 @@ class CloudDrSite(pulumi.ComponentResource):
                         "enabled": True,
                         "type": "Lifecycle",
                         "definition": {
-                            "filters": {"blob_types": ["blockBlob"], "prefix_match": [f"{cloud.database.wal_container}/"]},
+                            "filters": {
+                                "blob_types": ["blockBlob"],
+                                "prefix_match": [f"{cloud.database.wal_container}/"],
+                            },
                             "actions": {
                                 "base_blob": {
-                                    "delete": {"days_after_modification_greater_than": cloud.database.wal_retention_days}
+                                    "delete": {
+                                        "days_after_modification_greater_than": cloud.database.wal_retention_days
+                                    }
                                 }
                             },
                         },
@@ -323,22 +334,30 @@ class CloudDrSite(pulumi.ComponentResource):
         )
 
     def _create_role_assignments(self) -> None:
-        kubelet_object_id = self.cluster.identity_profile.apply(
-            lambda p: p["kubeletidentity"].object_id if p and "kubeletidentity" in p else None  # type: ignore[union-attr]
+        # AKS creates both identities; their ids are known only after the cluster exists.
+        kubelet_object_id: pulumi.Output[str] = self.cluster.identity_profile.apply(
+            lambda p: str(p["kubeletidentity"].object_id) if p else ""
         )
-        cluster_principal = self.cluster.identity.apply(lambda i: i.principal_id if i else None)  # type: ignore[union-attr]
-        grants = [
+        cluster_principal: pulumi.Output[str] = self.cluster.identity.apply(
+            lambda i: str(i.principal_id) if i else ""
+        )
+        grants: list[tuple[str, pulumi.Output[str], str, pulumi.Output[str]]] = [
             ("kv-secrets", kubelet_object_id, ROLE_KEY_VAULT_SECRETS_USER, self.key_vault.id),
-            ("wal-writer", kubelet_object_id, ROLE_STORAGE_BLOB_DATA_CONTRIBUTOR, self.storage_account.id),
+            (
+                "wal-writer",
+                kubelet_object_id,
+                ROLE_STORAGE_BLOB_DATA_CONTRIBUTOR,
+                self.storage_account.id,
+            ),
             ("ingress-ip", cluster_principal, ROLE_NETWORK_CONTRIBUTOR, self.resource_group.id),
             ("pgdata-disk", cluster_principal, ROLE_CONTRIBUTOR, self.replica_disk.id),
         ]
         for label, principal, role, scope in grants:
             azure.authorization.RoleAssignment(
                 f"{self._name}-ra-{label}",
-                principal_id=principal,  # type: ignore[arg-type]
+                principal_id=principal,
                 principal_type="ServicePrincipal",
-                role_definition_id=pulumi.Output.from_input(scope).apply(lambda s, r=role: _role_definition_id(s, r)),
+                role_definition_id=scope.apply(functools.partial(_role_definition_id, role=role)),
                 scope=scope,
                 opts=self._child,
             )
@@ -386,7 +405,9 @@ class CloudDrSite(pulumi.ComponentResource):
             resource_group_name=self._rg_name,
             location=cloud.location,
             gateway_ip_address=str(vpn.onprem_gateway_ip),
-            local_network_address_space={"address_prefixes": [str(s) for s in vpn.onprem_address_spaces]},
+            local_network_address_space={
+                "address_prefixes": [str(s) for s in vpn.onprem_address_spaces]
+            },
             tags=tags,
             opts=self._child,
         )
@@ -406,7 +427,7 @@ class CloudDrSite(pulumi.ComponentResource):
         )
 
 
-def _role_definition_id(scope: str, role: str) -> str:
+def _role_definition_id(scope: str, *, role: str) -> str:
     """``/subscriptions/<sub>/providers/Microsoft.Authorization/roleDefinitions/<role>`` from a resource id."""
     parts = scope.split("/")
     subscription = parts[2] if len(parts) > 2 and parts[1].lower() == "subscriptions" else ""

@@ -45,7 +45,9 @@ class OnPremSite(pulumi.ComponentResource):
     db_primary_ip: pulumi.Output[str]
     db_standby_ip: pulumi.Output[str | None]
 
-    def __init__(self, name: str, args: OnPremSiteArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, args: OnPremSiteArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__("hybridops:onprem:OnPremSite", name, None, opts)
         self._name = name
         self._args = args
@@ -82,10 +84,14 @@ class OnPremSite(pulumi.ComponentResource):
 
     # --- RKE2 nodes ------------------------------------------------------------------
 
-    def _create_node_group(self, role: rke2_cloud_init.Role, group: NodeGroupSettings) -> list[proxmoxve.VmLegacy]:
+    def _create_node_group(
+        self, role: rke2_cloud_init.Role, group: NodeGroupSettings
+    ) -> list[proxmoxve.VmLegacy]:
         return [self._create_node(role, group, index) for index in range(group.count)]
 
-    def _create_node(self, role: rke2_cloud_init.Role, group: NodeGroupSettings, index: int) -> proxmoxve.VmLegacy:
+    def _create_node(
+        self, role: rke2_cloud_init.Role, group: NodeGroupSettings, index: int
+    ) -> proxmoxve.VmLegacy:
         args = self._args
         short = "srv" if role == "server" else "agt"
         hostname = f"{args.rke2.cluster_name}-{short}-{index + 1:02d}"
@@ -121,8 +127,12 @@ class OnPremSite(pulumi.ComponentResource):
             node_name=node,
             vm_id=group.vm_id_start + index,
             description=f"RKE2 {role} {index + 1} of {group.count} ({args.rke2.cluster_name}); managed by Pulumi",
-            tags=self._tags + [f"rke2-{role}"],
-            clone={"vm_id": args.proxmox.template_vm_id, "node_name": args.proxmox.template_node, "full": True},
+            tags=[*self._tags, f"rke2-{role}"],
+            clone={
+                "vm_id": args.proxmox.template_vm_id,
+                "node_name": args.proxmox.template_node,
+                "full": True,
+            },
             agent={"enabled": True},
             cpu={"cores": group.cores, "type": "x86-64-v2-AES"},
             memory={"dedicated": group.memory_mb},
@@ -138,12 +148,19 @@ class OnPremSite(pulumi.ComponentResource):
                 }
             ],
             scsi_hardware="virtio-scsi-single",
-            network_devices=[{"bridge": args.network.bridge, "vlan_id": args.network.vlan_id, "model": "virtio"}],
+            network_devices=[
+                {"bridge": args.network.bridge, "vlan_id": args.network.vlan_id, "model": "virtio"}
+            ],
             operating_system={"type": "l26"},
             initialization={
                 "datastore_id": args.proxmox.vm_datastore,
                 "ip_configs": [
-                    {"ipv4": {"address": f"{node_ip}/{self._prefixlen}", "gateway": str(args.network.gateway)}}
+                    {
+                        "ipv4": {
+                            "address": f"{node_ip}/{self._prefixlen}",
+                            "gateway": str(args.network.gateway),
+                        }
+                    }
                 ],
                 "dns": {
                     "servers": [str(s) for s in args.network.dns_servers],
@@ -168,7 +185,7 @@ class OnPremSite(pulumi.ComponentResource):
             node_name=lxc.node,
             vm_id=lxc.vm_id,
             description=f"PostgreSQL {db.postgres_version} {role} ({hostname}); managed by Pulumi",
-            tags=self._tags + [f"postgres-{role}"],
+            tags=[*self._tags, f"postgres-{role}"],
             # Unprivileged: container root is an unprivileged uid on the host.
             unprivileged=True,
             features={"nesting": True},
@@ -187,12 +204,22 @@ class OnPremSite(pulumi.ComponentResource):
             ],
             # One interface, on the private server VLAN only, behind the Proxmox firewall.
             network_interfaces=[
-                {"name": "eth0", "bridge": args.network.bridge, "vlan_id": args.network.vlan_id, "firewall": True}
+                {
+                    "name": "eth0",
+                    "bridge": args.network.bridge,
+                    "vlan_id": args.network.vlan_id,
+                    "firewall": True,
+                }
             ],
             initialization={
                 "hostname": hostname,
                 "ip_configs": [
-                    {"ipv4": {"address": f"{lxc.ip}/{self._prefixlen}", "gateway": str(args.network.gateway)}}
+                    {
+                        "ipv4": {
+                            "address": f"{lxc.ip}/{self._prefixlen}",
+                            "gateway": str(args.network.gateway),
+                        }
+                    }
                 ],
                 "dns": {
                     "servers": [str(s) for s in args.network.dns_servers],
@@ -211,4 +238,3 @@ class OnPremSite(pulumi.ComponentResource):
 
 def _nth(first: ipaddress.IPv4Address, index: int) -> ipaddress.IPv4Address:
     return ipaddress.IPv4Address(int(first) + index)
-

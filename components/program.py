@@ -28,7 +28,12 @@ def deploy(settings: StackSettings, secrets: Secrets) -> dict[str, Any]:
 
 
 def _tags(settings: StackSettings, component: str) -> dict[str, str]:
-    return cost_tags(env=settings.env, owner=settings.owner, cost_center=settings.cost_center, component=component)
+    return cost_tags(
+        env=settings.env,
+        owner=settings.owner,
+        cost_center=settings.cost_center,
+        component=component,
+    )
 
 
 def _deploy_onprem(settings: StackSettings, secrets: Secrets) -> dict[str, Any]:

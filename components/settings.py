@@ -14,9 +14,8 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any, Literal
-
 from ipaddress import IPv4Address, IPv4Network
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
@@ -114,7 +113,9 @@ class Rke2Settings(_Model):
     def _odd_servers(self) -> Rke2Settings:
         # etcd needs a majority: an even server count adds cost without adding fault tolerance.
         if self.servers.count < 1 or self.servers.count % 2 == 0:
-            raise ValueError(f"servers.count must be odd and >= 1 for etcd quorum, got {self.servers.count}")
+            raise ValueError(
+                f"servers.count must be odd and >= 1 for etcd quorum, got {self.servers.count}"
+            )
         return self
 
 
@@ -143,7 +144,10 @@ class OnPremSettings(_Model):
     network: VlanNetworkSettings
     rke2: Rke2Settings
     database: OnPremDatabaseSettings
-    ssh_authorized_keys: Annotated[list[Annotated[str, Field(pattern=r"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp256) ")]], Field(min_length=1)]
+    ssh_authorized_keys: Annotated[
+        list[Annotated[str, Field(pattern=r"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp256) ")]],
+        Field(min_length=1),
+    ]
     """Public keys installed for the ``ops`` user on every VM and LXC (public, not secret)."""
 
     @model_validator(mode="after")
@@ -168,6 +172,10 @@ class OnPremSettings(_Model):
     def _claim(self, used: dict[IPv4Address, str], ip: IPv4Address, label: str) -> None:
         if ip not in self.network.cidr:
             raise ValueError(f"{label} address {ip} is outside network.cidr {self.network.cidr}")
+        if ip in (self.network.cidr.network_address, self.network.cidr.broadcast_address):
+            raise ValueError(
+                f"{label} address {ip} is the network or broadcast address of {self.network.cidr}"
+            )
         if ip == self.network.gateway:
             raise ValueError(f"{label} address {ip} is the gateway")
         if ip in used:
@@ -186,11 +194,16 @@ class CloudNetworkSettings(_Model):
 
     @model_validator(mode="after")
     def _subnets(self) -> CloudNetworkSettings:
-        for label, net in [("aksSubnetCidr", self.aks_subnet_cidr), ("gatewaySubnetCidr", self.gateway_subnet_cidr)]:
+        for label, net in [
+            ("aksSubnetCidr", self.aks_subnet_cidr),
+            ("gatewaySubnetCidr", self.gateway_subnet_cidr),
+        ]:
             if not net.subnet_of(self.vnet_cidr):
                 raise ValueError(f"{label} {net} is not inside vnetCidr {self.vnet_cidr}")
         if self.aks_subnet_cidr.overlaps(self.gateway_subnet_cidr):
-            raise ValueError(f"aksSubnetCidr {self.aks_subnet_cidr} overlaps gatewaySubnetCidr {self.gateway_subnet_cidr}")
+            raise ValueError(
+                f"aksSubnetCidr {self.aks_subnet_cidr} overlaps gatewaySubnetCidr {self.gateway_subnet_cidr}"
+            )
         if self.gateway_subnet_cidr.prefixlen > 27:
             raise ValueError(f"gatewaySubnetCidr {self.gateway_subnet_cidr} must be /27 or larger")
         return self
@@ -240,7 +253,9 @@ class AksSettings(_Model):
 
 
 class CloudDatabaseSettings(_Model):
-    data_disk_sku: Literal["Premium_LRS", "StandardSSD_LRS", "Premium_ZRS", "StandardSSD_ZRS"] = "Premium_LRS"
+    data_disk_sku: Literal["Premium_LRS", "StandardSSD_LRS", "Premium_ZRS", "StandardSSD_ZRS"] = (
+        "Premium_LRS"
+    )
     data_disk_gb: Annotated[int, Field(ge=4, le=32767)]
     """Size of the pre-provisioned managed disk for the replica's PGDATA (outlives the cluster)."""
     wal_container: str = "wal-archive"
@@ -249,7 +264,9 @@ class CloudDatabaseSettings(_Model):
 
 class KeyVaultSettings(_Model):
     name: Annotated[str, Field(pattern=r"^[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$")]
-    tenant_id: Annotated[str, Field(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
+    tenant_id: Annotated[
+        str, Field(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+    ]
     soft_delete_retention_days: Annotated[int, Field(ge=7, le=90)] = 90
 
 
@@ -285,7 +302,9 @@ class CloudSettings(_Model):
         if self.aks.service_cidr.overlaps(self.network.vnet_cidr):
             raise ValueError(f"aks.serviceCidr {self.aks.service_cidr} overlaps network.vnetCidr")
         if self.aks.dns_service_ip not in self.aks.service_cidr:
-            raise ValueError(f"aks.dnsServiceIp {self.aks.dns_service_ip} is outside aks.serviceCidr")
+            raise ValueError(
+                f"aks.dnsServiceIp {self.aks.dns_service_ip} is outside aks.serviceCidr"
+            )
         return self
 
 
@@ -320,7 +339,9 @@ class StackSettings(_Model):
             raise ValueError("site 'onprem' needs the 'onprem' section")
         if self.site == "cloud" and (self.cloud is None or self.traffic is None):
             missing = [k for k in ("cloud", "traffic") if getattr(self, k) is None]
-            raise ValueError(f"site 'cloud' needs the {' and '.join(repr(m) for m in missing)} section")
+            raise ValueError(
+                f"site 'cloud' needs the {' and '.join(repr(m) for m in missing)} section"
+            )
         return self
 
     @property
@@ -410,7 +431,9 @@ def read_secrets(settings: StackSettings, *, source: str) -> Secrets:
     missing = [k for k in settings.secret_keys if cfg.get(k) is None]
     if missing:
         cmds = "; ".join(f"pulumi config set --secret {NAMESPACE}:{k}" for k in missing)
-        raise SettingsError(f"{source}: missing secret {', '.join(f'{NAMESPACE}:{k}' for k in missing)} (set it with: {cmds})")
+        raise SettingsError(
+            f"{source}: missing secret {', '.join(f'{NAMESPACE}:{k}' for k in missing)} (set it with: {cmds})"
+        )
     return Secrets({k: cfg.require_secret(k) for k in settings.secret_keys})
 
 

@@ -42,7 +42,9 @@ class TrafficSwitch(pulumi.ComponentResource):
     fqdn: pulumi.Output[str]
     active_endpoint: pulumi.Output[str]
 
-    def __init__(self, name: str, args: TrafficSwitchArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, args: TrafficSwitchArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__("hybridops:traffic:TrafficSwitch", name, None, opts)
         traffic = args.traffic
         prio = priorities(args.traffic_target)

@@ -35,7 +35,9 @@ def find_project_dir(explicit: Path | None = None) -> Path:
     if env := os.environ.get(ENV_PROJECT_DIR):
         path = Path(env)
         if not _is_project(path):
-            raise ConfigError(f"${ENV_PROJECT_DIR}={env}: no Pulumi.yaml for project {PROJECT_NAME!r} there")
+            raise ConfigError(
+                f"${ENV_PROJECT_DIR}={env}: no Pulumi.yaml for project {PROJECT_NAME!r} there"
+            )
         return path.resolve()
     cwd = Path.cwd().resolve()
     candidates.extend([cwd, *cwd.parents])
@@ -60,5 +62,6 @@ def stack_file(project_dir: Path, stack: str) -> Path:
 
 def list_stacks(project_dir: Path) -> list[str]:
     return sorted(
-        p.name[len("Pulumi.") : -len(".yaml")] for p in stack_config_dir(project_dir).glob("Pulumi.*.yaml")
+        p.name[len("Pulumi.") : -len(".yaml")]
+        for p in stack_config_dir(project_dir).glob("Pulumi.*.yaml")
     )

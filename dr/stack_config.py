@@ -48,7 +48,9 @@ class StackConfig:
         for key, value in overrides.items():
             _set_path(values, key, value, source=self.display_path)
         secure = self.secure_keys - {k.split(".", 1)[0] for k in overrides}
-        return StackConfig(self.stack, self.path, values, frozenset(secure), {**self.overrides, **overrides})
+        return StackConfig(
+            self.stack, self.path, values, frozenset(secure), {**self.overrides, **overrides}
+        )
 
     def runtime_values(self) -> dict[str, str]:
         """What the Pulumi runtime hands the program: strings, with structured values as JSON."""
@@ -70,7 +72,9 @@ def load_stack_config(project_dir: Path, stack: str) -> StackConfig:
     path = stack_file(project_dir, stack)
     if not path.is_file():
         known = ", ".join(list_stacks(project_dir)) or "none"
-        raise ConfigError(f"unknown stack {stack!r}: no {path.relative_to(project_dir)} (known stacks: {known})")
+        raise ConfigError(
+            f"unknown stack {stack!r}: no {path.relative_to(project_dir)} (known stacks: {known})"
+        )
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:

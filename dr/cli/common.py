@@ -11,16 +11,26 @@ import typer
 
 ProjectDirOption = Annotated[
     Path | None,
-    typer.Option("--project-dir", help="Pulumi project directory (default: found from the current directory)."),
+    typer.Option(
+        "--project-dir",
+        help="Pulumi project directory (default: found from the current directory).",
+    ),
 ]
-StackOption = Annotated[str, typer.Option("--stack", "-s", help="Stack name, e.g. cloud-dr or onprem-prod.")]
+StackOption = Annotated[
+    str, typer.Option("--stack", "-s", help="Stack name, e.g. cloud-dr or onprem-prod.")
+]
 SetOption = Annotated[
     list[str] | None,
-    typer.Option("--set", help="Override stack config for what-if planning: KEY=VALUE (repeatable), e.g. drMode=active."),
+    typer.Option(
+        "--set",
+        help="Override stack config for what-if planning: KEY=VALUE (repeatable), e.g. drMode=active.",
+    ),
 ]
 OfflineOption = Annotated[
     bool,
-    typer.Option("--offline", help="Evaluate in-process with the SDK's mocks: no pulumi CLI, no credentials."),
+    typer.Option(
+        "--offline", help="Evaluate in-process with the SDK's mocks: no pulumi CLI, no credentials."
+    ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
 

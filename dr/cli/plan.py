@@ -6,22 +6,62 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from dr.cli.common import JsonOption, OfflineOption, ProjectDirOption, SetOption, StackOption, print_json, project_dir
+from dr.cli.common import (
+    JsonOption,
+    OfflineOption,
+    ProjectDirOption,
+    SetOption,
+    StackOption,
+    print_json,
+    project_dir,
+)
 
 if TYPE_CHECKING:
     from cost.plan import Plan, PlannedResource
 
 # Inputs that say what a resource *is* (size, count, priority...), per type; others get a generic summary.
 _KEY_INPUTS: dict[str, tuple[str, ...]] = {
-    "azure-native:containerservice:ManagedCluster": ("kubernetesVersion", "sku.tier", "agentPoolProfiles.0.vmSize", "agentPoolProfiles.0.count"),
-    "azure-native:containerservice:AgentPool": ("vmSize", "count", "enableAutoScaling", "minCount", "maxCount"),
+    "azure-native:containerservice:ManagedCluster": (
+        "kubernetesVersion",
+        "sku.tier",
+        "agentPoolProfiles.0.vmSize",
+        "agentPoolProfiles.0.count",
+    ),
+    "azure-native:containerservice:AgentPool": (
+        "vmSize",
+        "count",
+        "enableAutoScaling",
+        "minCount",
+        "maxCount",
+    ),
     "azure-native:compute:Disk": ("sku.name", "diskSizeGb"),
     "azure-native:storage:StorageAccount": ("kind", "sku.name", "accessTier"),
     "azure-native:network:VirtualNetworkGateway": ("sku.name", "vpnType"),
     "azure-native:network:PublicIPAddress": ("sku.name", "publicIPAllocationMethod"),
-    "azure-native:trafficmanager:Profile": ("trafficRoutingMethod", "endpoints.0.name", "endpoints.0.priority", "endpoints.0.endpointStatus", "endpoints.1.name", "endpoints.1.priority", "endpoints.1.endpointStatus"),
-    "proxmoxve:index/vmLegacy:VmLegacy": ("name", "nodeName", "cpu.cores", "memory.dedicated", "disks.0.size"),
-    "proxmoxve:index/containerLegacy:ContainerLegacy": ("nodeName", "unprivileged", "cpu.cores", "memory.dedicated", "disk.size", "mountPoints.0.size"),
+    "azure-native:trafficmanager:Profile": (
+        "trafficRoutingMethod",
+        "endpoints.0.name",
+        "endpoints.0.priority",
+        "endpoints.0.endpointStatus",
+        "endpoints.1.name",
+        "endpoints.1.priority",
+        "endpoints.1.endpointStatus",
+    ),
+    "proxmoxve:index/vmLegacy:VmLegacy": (
+        "name",
+        "nodeName",
+        "cpu.cores",
+        "memory.dedicated",
+        "disks.0.size",
+    ),
+    "proxmoxve:index/containerLegacy:ContainerLegacy": (
+        "nodeName",
+        "unprivileged",
+        "cpu.cores",
+        "memory.dedicated",
+        "disk.size",
+        "mountPoints.0.size",
+    ),
 }
 _SKIP = {"tags", "location", "resourceGroupName", "description"}
 
@@ -44,7 +84,11 @@ def summarize_inputs(resource: PlannedResource, width: int = 90) -> str:
     if keys:
         pairs = [(k, _lookup(inputs, k)) for k in keys]
     else:
-        pairs = [(k, v) for k, v in inputs.items() if k not in _SKIP and isinstance(v, str | int | float | bool)]
+        pairs = [
+            (k, v)
+            for k, v in inputs.items()
+            if k not in _SKIP and isinstance(v, str | int | float | bool)
+        ]
     text = " ".join(f"{k}={v}" for k, v in pairs if v is not None)
     return text if len(text) <= width else text[: width - 1] + "…"
 
@@ -61,9 +105,13 @@ def render_plan(plan: Plan) -> None:
             "Pulumi SDK's mocks; no pulumi CLI, no state, no credentials; nothing was applied."
         )
     else:
-        console.print(f"[bold]PREVIEW[/] of stack [bold]{plan.stack}[/] by the Pulumi engine (nothing was applied).")
+        console.print(
+            f"[bold]PREVIEW[/] of stack [bold]{plan.stack}[/] by the Pulumi engine (nothing was applied)."
+        )
     if plan.overrides:
-        console.print(escape("what-if overrides: " + ", ".join(f"{k}={v}" for k, v in plan.overrides.items())))
+        console.print(
+            escape("what-if overrides: " + ", ".join(f"{k}={v}" for k, v in plan.overrides.items()))
+        )
     for note in plan.notes:
         console.print(f"[dim]note: {escape(note)}[/]")
     table = Table(show_lines=False)
@@ -74,8 +122,15 @@ def render_plan(plan: Plan) -> None:
     for r in plan.resources:
         if r.type.startswith("hybridops:"):
             continue  # components: structure, not resources
-        style = {"create": "green", "update": "yellow", "replace": "magenta", "delete": "red"}.get(r.op, "")
-        table.add_row(f"[{style}]{r.op}[/]" if style else r.op, r.type, escape(r.name), escape(summarize_inputs(r)))
+        style = {"create": "green", "update": "yellow", "replace": "magenta", "delete": "red"}.get(
+            r.op, ""
+        )
+        table.add_row(
+            f"[{style}]{r.op}[/]" if style else r.op,
+            r.type,
+            escape(r.name),
+            escape(summarize_inputs(r)),
+        )
     console.print(table)
     counts = ", ".join(f"{n} {op}" for op, n in sorted(plan.counts().items()))
     console.print(f"{len(plan.resources)} steps: {counts}")
@@ -106,10 +161,16 @@ def register(app: typer.Typer) -> None:
         if baseline not in ("stack", "empty"):
             raise UsageError(f"--baseline {baseline!r}: expected 'stack' or 'empty'")
         if baseline != "stack" and not offline:
-            raise UsageError("--baseline is only meaningful with --offline (a real preview diffs against state)")
+            raise UsageError(
+                "--baseline is only meaningful with --offline (a real preview diffs against state)"
+            )
         overrides = parse_overrides(set_ or [])
         engine = get_engine(project_dir(project), offline=offline)
-        plan = engine.plan(stack, overrides, baseline=baseline) if offline else engine.plan(stack, overrides)
+        plan = (
+            engine.plan(stack, overrides, baseline=baseline)
+            if offline
+            else engine.plan(stack, overrides)
+        )
         if json_:
             print_json(plan.model_dump(mode="json"))
         else:

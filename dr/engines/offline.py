@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from cost.plan import COMPUTED_MARKER, SECRET_MARKER, Plan, PlannedResource
+from cost.plan import COMPUTED_MARKER, SECRET_MARKER, Op, Plan, PlannedResource
 from dr.errors import ConfigError, EngineError
 from dr.project import PROJECT_NAME
 from dr.stack_config import StackConfig, load_stack_config
@@ -86,19 +86,25 @@ def evaluate(
     import pulumi
     from pulumi.runtime import mocks, rpc
     from pulumi.runtime import settings as runtime_settings
+    from pulumi.runtime.proto import resource_pb2
     from pulumi.runtime.stack import run_pulumi_func
     from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
-    from pulumi.runtime.proto import resource_pb2
 
     records: list[Registration] = []
 
     class _Mocks(pulumi.runtime.Mocks):
-        def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        def new_resource(
+            self, args: pulumi.runtime.MockResourceArgs
+        ) -> tuple[str | None, dict[str, Any]]:
             raise AssertionError("unused: the recording monitor answers registrations itself")
 
-        def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        def call(
+            self, args: pulumi.runtime.MockCallArgs
+        ) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
             # An invoke would need a real provider; the program is written to need none.
-            raise EngineError(f"offline evaluation cannot answer the provider function {args.token}")
+            raise EngineError(
+                f"offline evaluation cannot answer the provider function {args.token}"
+            )
 
     class _RecordingMonitor(mocks.MockMonitor):
         def make_urn(self, parent: str, type_: str, name: str) -> str:
@@ -107,11 +113,11 @@ def evaluate(
                 type_ = parent.split("::")[2] + "$" + type_
             return "urn:pulumi:" + "::".join([stack, project, type_, name])
 
-        def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        def RegisterResource(self, request: Any) -> Any:
             urn = self.make_urn(request.parent, request.type, request.name)
             if request.type == STACK_TYPE:
                 return resource_pb2.RegisterResourceResponse(urn=urn)
-            _ensure_event_loop()
+            _ensure_event_loop()  # type: ignore[no-untyped-call]
             inputs = rpc.deserialize_properties(request.object)
             records.append(
                 Registration(
@@ -132,7 +138,9 @@ def evaluate(
     runtime_settings.ROOT.set(None)
     pulumi.runtime.set_all_config(dict(config), secret_keys)
     recorder = _Mocks()
-    mocks.set_mocks(recorder, project=project, stack=stack, preview=True, monitor=_RecordingMonitor(recorder))
+    mocks.set_mocks(
+        recorder, project=project, stack=stack, preview=True, monitor=_RecordingMonitor(recorder)
+    )
 
     def _program() -> None:
         if strip_aliases:
@@ -213,19 +221,26 @@ class OfflineEngine:
         except EngineError:
             raise
         except Exception as exc:  # the program failed: say where, keep it one line
-            raise EngineError(f"offline evaluation of stack {config.stack!r} failed: {type(exc).__name__}: {exc}") from exc
+            raise EngineError(
+                f"offline evaluation of stack {config.stack!r} failed: {type(exc).__name__}: {exc}"
+            ) from exc
 
 
 def _redacted_config(config: StackConfig) -> dict[str, Any]:
-    return {k: (SECRET_MARKER if k in config.secure_keys else v) for k, v in sorted(config.values.items())}
+    return {
+        k: (SECRET_MARKER if k in config.secure_keys else v)
+        for k, v in sorted(config.values.items())
+    }
 
 
-def _resource(reg: Registration, op: str, old: dict[str, Any] | None, new: dict[str, Any] | None) -> PlannedResource:
+def _resource(
+    reg: Registration, op: str, old: dict[str, Any] | None, new: dict[str, Any] | None
+) -> PlannedResource:
     return PlannedResource(
         urn=reg.urn,
         type=reg.type,
         name=reg.name,
-        op=op,  # type: ignore[arg-type]
+        op=op,
         old_inputs=old,
         new_inputs=new,
         provider=reg.type.split(":", 1)[0] if reg.custom else None,
@@ -246,7 +261,9 @@ def _diff(old: list[Registration], new: list[Registration]) -> list[PlannedResou
             steps.append(_resource(reg, "create", None, new_inputs))
             continue
         old_inputs = new_inputs if before is reg else _plain(before.inputs)
-        steps.append(_resource(reg, "same" if old_inputs == new_inputs else "update", old_inputs, new_inputs))
+        steps.append(
+            _resource(reg, "same" if old_inputs == new_inputs else "update", old_inputs, new_inputs)
+        )
     for reg in old:
         if reg.urn not in new_urns:
             steps.append(_resource(reg, "delete", _plain(reg.inputs), None))
