@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# HybridOps DR developer entry point. Every command sets the machine up first (idempotent):
+#   ./dev.sh demo    set up, then run the main job
+#   ./dev.sh test    set up, then run the whole test suite (what CI runs)
+#   ./dev.sh lint    ruff + mypy
+#   ./dev.sh bench   the benchmarks in bench/
+#   ./dev.sh setup   only set up: Debian packages + Python virtualenv in .venv
+set -euo pipefail
+cd "$(dirname "$0")"
+
+PYTHON=${PYTHON:-python3}
+VENV=.venv
+BIN=$VENV/bin
+APT_PACKAGES=(prometheus prometheus-alertmanager postgresql python3-venv)
+
+sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+setup_system() {
+  local missing=()
+  command -v prometheus >/dev/null || missing+=(prometheus)
+  command -v prometheus-alertmanager >/dev/null || missing+=(prometheus-alertmanager)
+  compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
+  "$PYTHON" -c "import venv, ensurepip" 2>/dev/null || missing+=(python3-venv)
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "dev.sh: installing Debian packages: ${missing[*]}"
+    sudo_ apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive sudo_ apt-get install -y -qq --no-install-recommends "${APT_PACKAGES[@]}" >/dev/null
+  fi
+}
+
+setup_python() {
+  if [ ! -x "$BIN/python" ]; then
+    "$PYTHON" -m venv "$VENV"
+  fi
+  # Reinstall only when the dependency list changed.
+  if [ ! -f "$VENV/.installed" ] || [ pyproject.toml -nt "$VENV/.installed" ]; then
+    "$BIN/pip" install -q --upgrade pip
+    "$BIN/pip" install -q -e '.[dev]'
+    touch "$VENV/.installed"
+  fi
+}
+
+setup() { setup_system; setup_python; }
+
+cmd=${1:-help}
+shift || true
+case "$cmd" in
+  setup) setup ;;
+  test) setup; exec "$BIN/python" -m pytest "$@" ;;
+  lint) setup; "$BIN/ruff" check .; "$BIN/ruff" format --check .; "$BIN/mypy" ;;
+  demo)
+    setup
+    "$BIN/hybridops" plan --stack cloud-dr --offline --set drMode=active --set trafficTarget=cloud "$@"
+    ;;
+  bench) setup; for b in bench/*.py; do echo "== $b"; "$BIN/python" "$b"; done ;;
+  *) sed -n '2,8p' "$0"; exit 2 ;;
+esac
