@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -77,6 +78,12 @@ def message(
 
 def auth(token: str = AUTH_TOKEN) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def hybridops(*args: str) -> list[str]:
+    """The installed console script (``dr.cli:main``), as CI and operators run it."""
+    script = Path(sys.executable).with_name("hybridops")
+    return [str(script), *args] if script.exists() else ["hybridops", *args]
 
 
 def free_port() -> int:

@@ -15,11 +15,7 @@ from dr.relay.github_stub import GitHubStub
 
 def _metric(text: str, name: str) -> float:
     for line in text.splitlines():
-        if (
-            line.startswith(name + " ")
-            or line.startswith(name + "{")
-            and line.split(" ")[0] == name
-        ):
+        if line.split(" ")[0] == name:
             return float(line.rsplit(" ", 1)[1])
     raise AssertionError(f"{name} not in metrics")
 
@@ -103,7 +99,7 @@ def test_cutover_is_dispatched_once_with_the_contract_payload(
     github: GitHubStub, tmp_path: Path
 ) -> None:
     """One firing DR alert -> one dr-cutover; the HA twin and repeats are deduplicated."""
-    with relay_client(github, tmp_path) as (client, relay):
+    with relay_client(github, tmp_path) as (client, _):
         first = client.post("/alertmanager", json=message(alert()), headers=auth())
         twin = client.post("/alertmanager", json=message(alert()), headers=auth())
         metrics = client.get("/metrics").text
