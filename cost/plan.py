@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field
+from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
 PLAN_SCHEMA_VERSION = 1
 
@@ -47,6 +47,15 @@ class PlannedResource(BaseModel):
     """Provider package (``azure-native``, ``proxmoxve``, ``kubernetes``) or reference."""
     parent: str | None = None
     """URN of the parent resource (a component), if any."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_computed_inputs(cls, data: Any) -> Any:
+        # ``inputs`` is a computed field: it is in every dump (``hybridops plan --json``) but is
+        # derived from new/old inputs, so a dumped plan must load back without tripping extra="forbid".
+        if isinstance(data, dict) and "inputs" in data:
+            data = {k: v for k, v in data.items() if k != "inputs"}
+        return data
 
     @computed_field  # type: ignore[prop-decorator]
     @property

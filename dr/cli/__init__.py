@@ -36,6 +36,7 @@ def _register() -> None:
     from dr.cli import plan
 
     plan.register(app)
+    __import__("dr.cli.cost", fromlist=["register"]).register(app)
     __import__("dr.cli.relay", fromlist=["register"]).register(app)
 
 

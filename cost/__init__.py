@@ -1,0 +1,1 @@
+"""Cost engine: price catalog, per-resource cost mappers, estimator, report, artefacts."""
