@@ -48,7 +48,7 @@ Empty while v1 is the only version; add one entry per bump (and a fixture test).
 class Totals(BaseModel):
     """Totals of the estimate in ``currency``; ``diff = planned - past``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     hourly: Money
     past_hourly: Money
@@ -62,7 +62,7 @@ class Totals(BaseModel):
 class CostArtefact(BaseModel):
     """One cost run. Consumers: the decision service (``hybridops cost decide``), dashboards, CI."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     schema_version: int = SCHEMA_VERSION
     """Version of this format; readers refuse versions above theirs."""

@@ -38,7 +38,7 @@ ComponentStatus = Literal["priced", "free", "price-not-found"]
 ResourceStatus = Literal["priced", "free", "unsupported", "price-not-found"]
 Op = Literal["create", "update", "same", "delete", "replace"]
 
-_FROZEN = ConfigDict(extra="forbid", frozen=True)
+_FROZEN = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 class CostComponent(BaseModel):
@@ -215,7 +215,7 @@ class UsageInfo(BaseModel):
 class CostReport(BaseModel):
     """A cost estimate of one plan (``hybridops cost estimate``)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     schema_version: int = REPORT_SCHEMA_VERSION
     project: str

@@ -83,7 +83,7 @@ class PriceEntry:
 class CatalogInfo(BaseModel):
     """Identity of a catalog, copied into every report and artefact."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     name: str
     """Catalog name, e.g. ``azure-retail-prices`` or ``onprem-cost-model``."""
