@@ -192,3 +192,20 @@ def test_healthz_and_openapi(github: GitHubStub, tmp_path: Path) -> None:
         doc = client.get("/openapi.json").json()
     assert set(doc["paths"]) == {"/alertmanager", "/healthz"}
     assert "WebhookMessage" in doc["components"]["schemas"]
+
+
+def test_concurrent_identical_notifications_dispatch_once(
+    github: GitHubStub, tmp_path: Path
+) -> None:
+    """An HA pair flushing at the same instant: 20 concurrent copies -> exactly one dispatch."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    body = message(alert())
+    with relay_client(github, tmp_path) as (client, _), ThreadPoolExecutor(20) as pool:
+        answers = list(
+            pool.map(lambda _: client.post("/alertmanager", json=body, headers=auth()), range(20))
+        )
+    assert [r.status_code for r in answers] == [200] * 20
+    assert sum(r.json()["dispatched"] for r in answers) == 1
+    assert sum(r.json()["deduplicated"] for r in answers) == 19
+    assert len(github.dispatches) == 1
