@@ -7,6 +7,7 @@ drives the real pulumi CLI through ``pulumi.automation``. Both return :class:`co
 from __future__ import annotations
 
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -16,12 +17,24 @@ if TYPE_CHECKING:
     from cost.plan import Plan
 
 
+@dataclass(frozen=True)
+class DrState:
+    """The DR state a stack is in, and where that was read."""
+
+    dr_mode: str
+    traffic_target: str
+    source: str
+
+
 class Engine(Protocol):
     """What the CLI and the driver need from an engine."""
 
     name: str
+    can_apply: bool
 
     def plan(self, stack: str, overrides: Mapping[str, Any] | None = None) -> Plan: ...
+
+    def dr_state(self, stack: str) -> DrState: ...
 
 
 def get_engine(project_dir: Path, *, offline: bool) -> Any:

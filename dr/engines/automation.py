@@ -11,7 +11,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from pydantic import BaseModel, Field
@@ -27,6 +27,9 @@ from dr.errors import (
 )
 from dr.redact import redact_text
 from dr.stack_config import load_stack_config
+
+if TYPE_CHECKING:
+    from dr.engines import DrState
 
 UNKNOWN_SENTINEL = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 """How the engine serialises a value unknown during preview (pulumi sdk ``rpc.UNKNOWN``)."""
@@ -167,6 +170,7 @@ class AutomationEngine:
     """
 
     name = "automation"
+    can_apply = True
 
     def __init__(
         self,
@@ -267,6 +271,20 @@ class AutomationEngine:
         st = self._stack(stack)
         result = self._call(stack, lambda: st.refresh())
         return dict(result.summary.resource_changes or {})
+
+    def dr_state(self, stack: str) -> DrState:
+        """The deployed DR state (stack outputs); the stack file only before the first deploy."""
+        from dr.engines import DrState
+
+        outputs = self.outputs(stack)
+        if "drMode" in outputs and "trafficTarget" in outputs:
+            return DrState(str(outputs["drMode"]), str(outputs["trafficTarget"]), f"stack {stack} outputs")
+        config = load_stack_config(self.project_dir, stack)
+        return DrState(
+            str(config.get("drMode", "standby")),
+            str(config.get("trafficTarget", "onprem")),
+            f"{config.display_path} (stack has no DR outputs yet)",
+        )
 
     def outputs(self, stack: str) -> dict[str, Any]:
         st = self._stack(stack)

@@ -16,12 +16,15 @@ import copy
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from cost.plan import COMPUTED_MARKER, SECRET_MARKER, Op, Plan, PlannedResource
 from dr.errors import ConfigError, EngineError
 from dr.project import PROJECT_NAME
 from dr.stack_config import StackConfig, load_stack_config
+
+if TYPE_CHECKING:
+    from dr.engines import DrState
 
 Baseline = Literal["stack", "empty"]
 
@@ -155,9 +158,21 @@ class OfflineEngine:
     """Plans a stack of this project without the pulumi CLI (see module docstring)."""
 
     name = "offline"
+    can_apply = False
+    """It never applies anything: there is no state or backend to change."""
 
     def __init__(self, project_dir: Path) -> None:
         self.project_dir = project_dir
+
+    def dr_state(self, stack: str) -> DrState:
+        from dr.engines import DrState
+
+        config = load_stack_config(self.project_dir, stack)
+        return DrState(
+            dr_mode=str(config.get("drMode", "standby")),
+            traffic_target=str(config.get("trafficTarget", "onprem")),
+            source=f"{config.display_path} (offline: the stack file is taken as deployed)",
+        )
 
     def load(self, stack: str, overrides: Mapping[str, Any] | None = None) -> StackConfig:
         config = load_stack_config(self.project_dir, stack)
