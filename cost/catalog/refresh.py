@@ -87,6 +87,15 @@ class RetailPricesClient:
         origin = urlsplit(api_url)
         self._origin = (origin.scheme, origin.netloc)
 
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> RetailPricesClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def _sleep_for(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
         backoff = float(self._wait(state))
@@ -179,7 +188,9 @@ def refresh_catalog(
     now: datetime | None = None,
 ) -> RefreshResult:
     """Fetch the region's prices and write a new catalog file at ``output`` (atomically)."""
-    client = client or RetailPricesClient(currency=currency)
+    if client is None:
+        with RetailPricesClient(currency=currency) as own:
+            return refresh_catalog(region, output, currency=currency, client=own, now=now)
     fetched = (now or datetime.now(UTC)).replace(microsecond=0)
     stamp = fetched.strftime("%Y-%m-%dT%H:%M:%SZ")
     items: list[dict[str, Any]] = []

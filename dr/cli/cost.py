@@ -255,8 +255,8 @@ def register(app: typer.Typer) -> None:
         if not (len(currency) == 3 and currency.isalpha() and currency.isupper()):
             raise CostUsageError(f"--currency {currency!r}: expected an ISO 4217 code such as USD")
         target = output or project_dir(project) / "output" / "catalog" / f"azure-retail-prices-{region}-{currency}.json"
-        client = RetailPricesClient(api_url, currency=currency)
-        result = refresh_catalog(region, target, currency=currency, client=client)
+        with RetailPricesClient(api_url, currency=currency) as client:
+            result = refresh_catalog(region, target, currency=currency, client=client)
         typer.echo(
             f"wrote {_display(result.path)}: {result.items} items ({result.indexed} priced) from {result.pages} pages "
             f"of {result.queries} queries, {result.retries} retries; use it with --catalog or ${ENV_CATALOG}"
