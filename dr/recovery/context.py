@@ -33,6 +33,16 @@ class RunContext:
         """Seconds left before the current step's timeout (never below ``minimum``)."""
         return max(minimum, self._deadline - time.monotonic())
 
+    def restore(self, data: dict[str, Any]) -> None:
+        """Take back what a step journaled in an earlier attempt of this run."""
+        from dr.records import CostFigures, DecisionRef
+
+        self.state.update(data)
+        if isinstance(data.get("decision_ref"), dict):
+            self.record.decision = DecisionRef.model_validate(data["decision_ref"])
+        if isinstance(data.get("cost_figures"), dict):
+            self.record.cost = CostFigures.model_validate(data["cost_figures"])
+
     def warn(self, message: str) -> None:
         if message not in self.record.warnings:
             self.record.warnings.append(message)

@@ -66,6 +66,9 @@ def _cost_gate(ctx: RunContext, changes: dict[str, str], scenario: str) -> StepR
         "decision": outcome.decision,
         "plan_steps": counts,
         "decision_record": outcome.record_path,
+        # journaled, so a resumed run keeps the decision instead of deciding again
+        "decision_ref": ctx.record.decision.model_dump(mode="json"),
+        "cost_figures": outcome.figures.model_dump(mode="json"),
     }
     detail = f"{outcome.decision}: {outcome.reason}"
     if outcome.decision == "block":
@@ -80,6 +83,7 @@ def _cost_gate(ctx: RunContext, changes: dict[str, str], scenario: str) -> StepR
             )
         detail += f" (approved by {ctx.approved_by}: {ctx.approval_reason})"
         ctx.record.decision = outcome.decision_ref(approved_by=ctx.approved_by, override_reason=ctx.approval_reason)
+        data["decision_ref"] = ctx.record.decision.model_dump(mode="json")
     return StepResult("succeeded", detail, data)
 
 

@@ -86,7 +86,7 @@ class Runner:
             for index, step in enumerate(self.plan.steps, 1):
                 if step.id in finished:
                     entry = finished[step.id]
-                    ctx.state.update(entry.get("data") or {})
+                    ctx.restore(entry.get("data") or {})
                     record.steps.append(_resumed(step, entry))
                     continue
                 self.reporter.step_started(step, index, total)

@@ -60,10 +60,18 @@ class StandInPulumi:
         stacks: dict[str, StackState] | None = None,
         version: str = "3.210.0",
         outputs_from_config: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+        state_file: Path | None = None,
     ) -> None:
         self.project_dir = project_dir
         self.scenario = scenario
+        self.state_file = state_file
         self.stacks = stacks if stacks is not None else {}
+        if state_file is not None and state_file.exists():
+            saved = json.loads(state_file.read_text())
+            self.stacks = {
+                name: StackState(outputs=v["outputs"], history=v["history"], locked_by_other_update=v["locked"])
+                for name, v in saved.items()
+            }
         self.version = VersionInfo.parse(version)
         self.outputs_from_config = outputs_from_config or (lambda cfg: {})
         self.calls: list[list[str]] = []
@@ -80,10 +88,21 @@ class StandInPulumi:
         if on_output and stdout:
             for line in stdout.splitlines():
                 on_output(line)
+        self._save()
         result = CommandResult(stdout=stdout, stderr=stderr, code=code)
         if code != 0:
             raise create_command_error(result)
         return result
+
+    def _save(self) -> None:
+        """The backend outlives the process when a state file is given (crash/resume tests)."""
+        if self.state_file is None:
+            return
+        data = {
+            name: {"outputs": st.outputs, "history": st.history, "locked": st.locked_by_other_update}
+            for name, st in self.stacks.items()
+        }
+        self.state_file.write_text(json.dumps(data))
 
     # --- commands -----------------------------------------------------------------------
 
