@@ -29,7 +29,7 @@ from cost.errors import ArtefactError, ArtefactVersionError, CostUsageError
 from cost.report import CostReport, Money, PriceInfo, ResourceCost, Summary, UsageInfo
 
 SCHEMA_VERSION = 1
-ARTEFACT_KIND = "hybridops.cost-run"
+ARTEFACT_KIND: Literal["hybridops.cost-run"] = "hybridops.cost-run"
 ARTEFACTS_DIR = Path("output/artifacts/cost")
 SCHEMA_PATH = Path("docs/ci/cost-artefact.schema.json")
 
@@ -173,7 +173,9 @@ def check_run_id(run_id: str) -> str:
 
 def check_component(component: str) -> str:
     if not _NAME.match(component):
-        raise CostUsageError(f"--component {component!r}: use letters, digits, '.', '_' or '-' (max 128)")
+        raise CostUsageError(
+            f"--component {component!r}: use letters, digits, '.', '_' or '-' (max 128)"
+        )
     return component
 
 
@@ -255,7 +257,9 @@ def parse_artefact(raw: bytes, origin: str | Path) -> CostArtefact:
     if not isinstance(doc, dict):
         raise ArtefactError(origin, "not a cost artefact (expected a JSON object)")
     if doc.get("kind") != ARTEFACT_KIND:
-        raise ArtefactError(origin, f"not a cost artefact (kind is {doc.get('kind')!r}, expected {ARTEFACT_KIND!r})")
+        raise ArtefactError(
+            origin, f"not a cost artefact (kind is {doc.get('kind')!r}, expected {ARTEFACT_KIND!r})"
+        )
     version = doc.get("schema_version")
     if isinstance(version, int) and not isinstance(version, bool) and version > SCHEMA_VERSION:
         raise ArtefactVersionError(
@@ -316,10 +320,16 @@ class LocalArtefactStore:
         good.sort(key=lambda a: (a.created_at, a.run_id))
         return good, bad
 
-    def latest(self, component: str, *, purpose: str | None = None, stack: str | None = None) -> CostArtefact | None:
+    def latest(
+        self, component: str, *, purpose: str | None = None, stack: str | None = None
+    ) -> CostArtefact | None:
         """The newest readable artefact (by ``created_at``), optionally of one purpose/stack."""
         good, _ = self.scan(component)
-        matching = [a for a in good if (purpose is None or a.purpose == purpose) and (stack is None or a.stack == stack)]
+        matching = [
+            a
+            for a in good
+            if (purpose is None or a.purpose == purpose) and (stack is None or a.stack == stack)
+        ]
         return matching[-1] if matching else None
 
 

@@ -38,7 +38,9 @@ def compare_to(report: CostReport, artefact: CostArtefact) -> CostReport:
                     "hourly_cost": ZERO if old.hourly_cost is not None else None,
                     "monthly_cost": ZERO if old.monthly_cost is not None else None,
                     "diff_hourly_cost": -old.hourly_cost if old.hourly_cost is not None else None,
-                    "diff_monthly_cost": -old.monthly_cost if old.monthly_cost is not None else None,
+                    "diff_monthly_cost": -old.monthly_cost
+                    if old.monthly_cost is not None
+                    else None,
                 }
             )
         )

@@ -22,7 +22,15 @@ from pydantic import BaseModel, ValidationError
 
 from cost.catalog.model import CatalogInfo, PriceCatalog, PriceEntry
 from cost.errors import UsageFileError
-from cost.mappers import DEFAULT_REGISTRY, Component, FreeRule, Mapper, Registry, ResourceContext, UnknownInputError
+from cost.mappers import (
+    DEFAULT_REGISTRY,
+    Component,
+    FreeRule,
+    Mapper,
+    Registry,
+    ResourceContext,
+    UnknownInputError,
+)
 from cost.money import HOURS_PER_MONTH, ZERO, money
 from cost.plan import COMPUTED_MARKER, SECRET_MARKER, Plan, PlannedResource
 from cost.report import (
@@ -35,6 +43,7 @@ from cost.report import (
     PriceInfo,
     PriceTierInfo,
     ResourceCost,
+    ResourceStatus,
     Summary,
     UsageInfo,
 )
@@ -56,7 +65,11 @@ _MAPPER_NOTES: dict[str, str] = {
 def default_region(config: Mapping[str, Any]) -> str | None:
     """The stack's Azure region: ``azure-native:location``, else ``hybridops:cloud.location``."""
     location = config.get("azure-native:location")
-    if not isinstance(location, str) or not location or location in (COMPUTED_MARKER, SECRET_MARKER):
+    if (
+        not isinstance(location, str)
+        or not location
+        or location in (COMPUTED_MARKER, SECRET_MARKER)
+    ):
         cloud = config.get("hybridops:cloud")
         location = cloud.get("location") if isinstance(cloud, Mapping) else None
     if isinstance(location, str) and location and location not in (COMPUTED_MARKER, SECRET_MARKER):
@@ -139,7 +152,13 @@ class _Pricer:
         }
         if spec.price_key is None:
             return [
-                _component(**base, status="free", hourly_cost=ZERO, monthly_cost=ZERO, note=spec.free_reason)
+                _component(
+                    **base,
+                    status="free",
+                    hourly_cost=ZERO,
+                    monthly_cost=ZERO,
+                    note=spec.free_reason,
+                )
             ], None
         entry = self.entry(spec.price_key)
         if entry is None:
@@ -160,7 +179,10 @@ class _Pricer:
                     status="price-not-found",
                     price_key=spec.price_key,
                     price_unit=entry.unit_of_measure,
-                    note=_join(spec.note, f"catalog unit {entry.unit_of_measure!r} does not fit a {spec.kind} quantity"),
+                    note=_join(
+                        spec.note,
+                        f"catalog unit {entry.unit_of_measure!r} does not fit a {spec.kind} quantity",
+                    ),
                 )
             ], spec.price_key
         self.used[spec.price_key] = entry
@@ -177,7 +199,9 @@ class _Pricer:
                     **{
                         **base,
                         "name": f"{spec.name} ({label})" if label else spec.name,
-                        "quantity": band_units * entry.unit_size if entry.unit_size != 1 else band_units,
+                        "quantity": band_units * entry.unit_size
+                        if entry.unit_size != 1
+                        else band_units,
                     },
                     status="priced",
                     price_key=spec.price_key,
@@ -191,7 +215,9 @@ class _Pricer:
         return out, None
 
 
-def _bands(entry: PriceEntry, units: Decimal, unit: str) -> Iterable[tuple[str | None, Decimal, Decimal]]:
+def _bands(
+    entry: PriceEntry, units: Decimal, unit: str
+) -> Iterable[tuple[str | None, Decimal, Decimal]]:
     """Split ``units`` over the entry's tiers: ``(label, units in band, price)``."""
     tiers = entry.tiers
     if len(tiers) == 1:
@@ -240,7 +266,9 @@ class _UsageResolver:
         try:
             parsed: BaseModel | None = model.model_validate(values) if values else None
         except ValidationError as exc:
-            raise UsageFileError(f"{self.usage.path}: {first_error(exc, prefix=where or '')}") from None
+            raise UsageFileError(
+                f"{self.usage.path}: {first_error(exc, prefix=where or '')}"
+            ) from None
         self._cache[key] = parsed
         return parsed
 
@@ -322,42 +350,63 @@ def estimate(
             unsupported_types[r.type] = unsupported_types.get(r.type, 0) + 1
             resources.append(
                 ResourceCost.model_construct(
-                    urn=r.urn, name=r.name, type=r.type, op=r.op, status="unsupported",
+                    urn=r.urn,
+                    name=r.name,
+                    type=r.type,
+                    op=r.op,
+                    status="unsupported",
                     reason="no cost mapper for this type: not in the totals",
-                    past_components=None, components=None,
-                    past_hourly_cost=None, hourly_cost=None, diff_hourly_cost=None,
-                    past_monthly_cost=None, monthly_cost=None, diff_monthly_cost=None,
+                    past_components=None,
+                    components=None,
+                    past_hourly_cost=None,
+                    hourly_cost=None,
+                    diff_hourly_cost=None,
+                    past_monthly_cost=None,
+                    monthly_cost=None,
+                    diff_monthly_cost=None,
                 )
-            )  # fmt: skip
+            )
             continue
         if isinstance(rule, FreeRule):
             counts["free"] += 1
             resources.append(
                 ResourceCost.model_construct(
-                    urn=r.urn, name=r.name, type=r.type, op=r.op, status="free", reason=rule.reason,
+                    urn=r.urn,
+                    name=r.name,
+                    type=r.type,
+                    op=r.op,
+                    status="free",
+                    reason=rule.reason,
                     past_components=None if r.op == "create" else [],
                     components=None if r.op == "delete" else [],
-                    past_hourly_cost=ZERO, hourly_cost=ZERO, diff_hourly_cost=ZERO,
-                    past_monthly_cost=ZERO, monthly_cost=ZERO, diff_monthly_cost=ZERO,
+                    past_hourly_cost=ZERO,
+                    hourly_cost=ZERO,
+                    diff_hourly_cost=ZERO,
+                    past_monthly_cost=ZERO,
+                    monthly_cost=ZERO,
+                    diff_monthly_cost=ZERO,
                 )
-            )  # fmt: skip
+            )
             continue
         mapper_types.add(r.type)
         new = r.new_inputs
         old = r.old_inputs
         planned = side(rule, r, new) if new is not None and r.op != "delete" else None
-        if r.op == "create" or old is None and r.op != "same":
+        if r.op == "create" or (old is None and r.op != "same"):
             past = None
         elif planned is not None and (r.op == "same" or old is new or old == new):
             past = planned
         else:
             past = side(rule, r, old or {})
-        lost = (planned.missing if planned else []) + (past.missing if past is not None and past is not planned else [])
+        lost = (planned.missing if planned else []) + (
+            past.missing if past is not None and past is not planned else []
+        )
         for key in lost:
             names = missing.setdefault(key, [])
             if r.name not in names:
                 names.append(r.name)
         comps = (planned.components if planned else []) + (past.components if past else [])
+        status: ResourceStatus
         if lost:
             status = "price-not-found"
         elif comps and all(c.status == "free" for c in comps):
@@ -372,13 +421,22 @@ def estimate(
             changed += 1
         resources.append(
             ResourceCost.model_construct(
-                urn=r.urn, name=r.name, type=r.type, op=r.op, status=status, reason=None,
+                urn=r.urn,
+                name=r.name,
+                type=r.type,
+                op=r.op,
+                status=status,
+                reason=None,
                 past_components=past.components if past else None,
                 components=planned.components if planned else None,
-                past_hourly_cost=b_hourly, hourly_cost=p_hourly, diff_hourly_cost=p_hourly - b_hourly,
-                past_monthly_cost=b_monthly, monthly_cost=p_monthly, diff_monthly_cost=diff_monthly,
+                past_hourly_cost=b_hourly,
+                hourly_cost=p_hourly,
+                diff_hourly_cost=p_hourly - b_hourly,
+                past_monthly_cost=b_monthly,
+                monthly_cost=p_monthly,
+                diff_monthly_cost=diff_monthly,
             )
-        )  # fmt: skip
+        )
 
     return _assemble(
         plan=plan,
@@ -526,21 +584,30 @@ def usage_info(usage: LoadedUsage, pricer: _Pricer) -> UsageInfo:
                     not_found += 1
                     items.append(
                         OneOffCost(
-                            name=spec.name, amount=None, price_key=spec.price_key, quantity=spec.quantity,
+                            name=spec.name,
+                            amount=None,
+                            price_key=spec.price_key,
+                            quantity=spec.quantity,
                             note=_join(spec.note, "price not in the catalog"),
                         )
-                    )  # fmt: skip
+                    )
                     continue
                 pricer.used[spec.price_key] = entry
                 units = spec.quantity / entry.unit_size
                 amount = money(sum((p * u for _, u, p in _bands(entry, units, "")), ZERO))
                 items.append(
                     OneOffCost(
-                        name=spec.name, amount=amount, price_key=spec.price_key, quantity=spec.quantity,
+                        name=spec.name,
+                        amount=amount,
+                        price_key=spec.price_key,
+                        quantity=spec.quantity,
                         unit_price=entry.unit_price if not entry.tiered else None,
-                        note=_join(spec.note, "tiered price applied from the first band" if entry.tiered else None),
+                        note=_join(
+                            spec.note,
+                            "tiered price applied from the first band" if entry.tiered else None,
+                        ),
                     )
-                )  # fmt: skip
+                )
             total += amount or ZERO
         dr = DrAssumptions(
             expected_hours_per_event=data.dr.expected_hours_per_event,
@@ -582,7 +649,8 @@ def _notes(
     azure_unplaced = sorted(t for t in unknown_region if t.startswith("azure-native:"))
     if azure_unplaced:
         notes.append(
-            "no Azure region for " + ", ".join(azure_unplaced)
+            "no Azure region for "
+            + ", ".join(azure_unplaced)
             + " (no location input and no azure-native:location in the stack config): their prices are not found"
         )
     for type_token in sorted(mapper_types):
@@ -595,7 +663,9 @@ def _notes(
     else:
         known = {r.name for r in plan.resources} | {r.urn for r in plan.resources}
         for name in sorted(set(usage.data.resource_usage) - known):
-            notes.append(f"usage file {usage.path}: resource_usage.{name} matches no resource in the plan (ignored)")
+            notes.append(
+                f"usage file {usage.path}: resource_usage.{name} matches no resource in the plan (ignored)"
+            )
     for key, entry in sorted(pricer.used.items()):
         for conflict in entry.conflicts:
             notes.append(
@@ -604,9 +674,11 @@ def _notes(
                 f"{conflict.unit_price} ({conflict.provenance.evidence}): the better evidence wins"
             )
         if any(t.provenance.confidence == "low" for t in entry.tiers):
-            notes.append(f"low-confidence price used for {key}: verify against the Retail Prices API")
+            notes.append(
+                f"low-confidence price used for {key}: verify against the Retail Prices API"
+            )
         borrowed = sorted({t.provenance.region for t in entry.tiers if t.provenance.region})
-        if borrowed and not key.split("/")[1] == "Global":
+        if borrowed and key.split("/")[1] != "Global":
             notes.append(
                 f"{key}: some tiers were read in {', '.join(borrowed)} for the same meterId "
                 "(one zone meter serves these regions)"

@@ -25,7 +25,7 @@ ZERO = Decimal("0.000000")
 def money(value: Decimal) -> Decimal:
     """Round to :data:`MONEY_QUANTUM` (half-even); never returns negative zero."""
     out = value.quantize(MONEY_QUANTUM, rounding=ROUND_HALF_EVEN)
-    return ZERO if not out else out
+    return out if out else ZERO
 
 
 def monthly_from_hourly(hourly: Decimal) -> Decimal:

@@ -84,22 +84,40 @@ class OnPremCatalog:
         rates = model.rates
         self._add("onprem/vcpu-hour", rates.vcpu_hour, "hour", "1 Hour", "rates.vcpu_hour")
         self._add("onprem/ram-gib-hour", rates.ram_gib_hour, "hour", "1 Hour", "rates.ram_gib_hour")
-        self._add("onprem/disk-gb-month", rates.disk_gb_month, "month", "1 GB/Month", "rates.disk_gb_month")
+        self._add(
+            "onprem/disk-gb-month",
+            rates.disk_gb_month,
+            "month",
+            "1 GB/Month",
+            "rates.disk_gb_month",
+        )
         for store, rate in sorted(rates.disk_gb_month_by_datastore.items()):
             self._add(
-                f"onprem/disk-gb-month/{store}", rate, "month", "1 GB/Month", f"rates.disk_gb_month_by_datastore.{store}"
+                f"onprem/disk-gb-month/{store}",
+                rate,
+                "month",
+                "1 GB/Month",
+                f"rates.disk_gb_month_by_datastore.{store}",
             )
         if model.power is not None:
             rate = model.power.watts_per_vcpu / Decimal(1000) * model.power.price_per_kwh
             self._add(
-                "onprem/power-vcpu-hour", rate, "hour", "1 Hour",
+                "onprem/power-vcpu-hour",
+                rate,
+                "hour",
+                "1 Hour",
                 "power: watts_per_vcpu / 1000 x price_per_kwh",
             )
         if model.amortisation is not None:
             a = model.amortisation
-            rate = a.hardware_cost / (Decimal(a.months) * HOURS_PER_MONTH * Decimal(a.allocatable_vcpus))
+            rate = a.hardware_cost / (
+                Decimal(a.months) * HOURS_PER_MONTH * Decimal(a.allocatable_vcpus)
+            )
             self._add(
-                "onprem/amortisation-vcpu-hour", rate, "hour", "1 Hour",
+                "onprem/amortisation-vcpu-hour",
+                rate,
+                "hour",
+                "1 Hour",
                 "amortisation: hardware_cost / (months x 730 x allocatable_vcpus)",
             )
         self._info = CatalogInfo(
@@ -113,7 +131,9 @@ class OnPremCatalog:
             indexed=len(self._entries),
         )
 
-    def _add(self, key: str, rate: Decimal, period: Literal["hour", "month"], uom: str, field: str) -> None:
+    def _add(
+        self, key: str, rate: Decimal, period: Literal["hour", "month"], uom: str, field: str
+    ) -> None:
         provenance = Provenance(
             source=f"{self.origin}: {field}",
             source_date=self.model.reviewed,
@@ -136,11 +156,15 @@ class OnPremCatalog:
         try:
             raw = path.read_bytes()
         except OSError as exc:
-            raise OnPremModelError(f"{shown}: cannot read on-prem cost model: {exc.strerror or exc}") from None
+            raise OnPremModelError(
+                f"{shown}: cannot read on-prem cost model: {exc.strerror or exc}"
+            ) from None
         try:
             doc = yaml.safe_load(raw) or {}
         except yaml.YAMLError as exc:
-            raise OnPremModelError(f"{shown}: not valid YAML: {' '.join(str(exc).split())}") from None
+            raise OnPremModelError(
+                f"{shown}: not valid YAML: {' '.join(str(exc).split())}"
+            ) from None
         if not isinstance(doc, dict):
             raise OnPremModelError(f"{shown}: expected a mapping at the top level")
         try:

@@ -68,7 +68,9 @@ class UsageFile(BaseModel):
     """Logical resource name (or URN) -> usage keys; wins over the type default."""
     dr: DrUsage | None = None
 
-    def for_resource(self, type_token: str, name: str, urn: str) -> tuple[dict[str, Any], str | None]:
+    def for_resource(
+        self, type_token: str, name: str, urn: str
+    ) -> tuple[dict[str, Any], str | None]:
         """Merged usage for one resource and the file location it came from (for error messages)."""
         base = self.resource_type_default_usage.get(type_token)
         own = self.resource_usage.get(urn)

@@ -157,7 +157,7 @@ def rank(item: dict[str, Any], position: int) -> tuple[Any, ...]:
 
 
 def _desc(text: str) -> tuple[int, ...]:
-    return tuple(-ord(c) for c in text) + (1,)
+    return (*(-ord(c) for c in text), 1)
 
 
 def shares_meter(key: str) -> bool:

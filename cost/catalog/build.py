@@ -14,8 +14,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from cost.catalog.local import CATALOG_FORMAT, CATALOG_FORMAT_VERSION, LocalCatalog
 from cost.atomic import write_json_atomic
+from cost.catalog.local import CATALOG_FORMAT, CATALOG_FORMAT_VERSION, LocalCatalog
 from cost.errors import CatalogError
 from cost.money import HOURS_PER_MONTH
 
@@ -28,7 +28,9 @@ def catalog_from_snapshot(snapshot: dict[str, Any], *, source: str) -> dict[str,
         raise CatalogError(f"{source}: snapshot has no 'items' list")
     hours = snapshot.get("hoursPerMonth", 730)
     if hours != int(HOURS_PER_MONTH):
-        raise CatalogError(f"{source}: hoursPerMonth {hours} != {HOURS_PER_MONTH} used by the estimator")
+        raise CatalogError(
+            f"{source}: hoursPerMonth {hours} != {HOURS_PER_MONTH} used by the estimator"
+        )
     items = snapshot["items"]
     regions = sorted({str(i.get("armRegionName")) for i in items if i.get("armRegionName")})
     collected = str(snapshot.get("collected") or "")
@@ -54,10 +56,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     raw = args.snapshot.read_bytes()
     digest = hashlib.sha256(raw).hexdigest()
-    source = f"snapshot azure-retail-prices/snapshot.json (sha256 {digest[:16]}), README.md beside it"
+    source = (
+        f"snapshot azure-retail-prices/snapshot.json (sha256 {digest[:16]}), README.md beside it"
+    )
     doc = catalog_from_snapshot(json.loads(raw), source=source)
     text = json.dumps(doc, indent=1, ensure_ascii=False) + "\n"
-    LocalCatalog.from_bytes(text.encode(), origin=str(args.output))  # refuse to write what we cannot read
+    LocalCatalog.from_bytes(
+        text.encode(), origin=str(args.output)
+    )  # refuse to write what we cannot read
     write_json_atomic(args.output, text)
     print(f"wrote {args.output}: {len(doc['items'])} items from {args.snapshot}")
     return 0

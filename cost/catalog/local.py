@@ -67,7 +67,9 @@ class Skipped(BaseModel):
 class LocalCatalog:
     """A :class:`~cost.catalog.model.PriceCatalog` over a catalog file."""
 
-    def __init__(self, data: CatalogFile, *, sha256: str | None = None, origin: str = "<memory>") -> None:
+    def __init__(
+        self, data: CatalogFile, *, sha256: str | None = None, origin: str = "<memory>"
+    ) -> None:
         self.data = data
         self.origin = origin
         self.skipped: list[Skipped] = []
@@ -90,7 +92,9 @@ class LocalCatalog:
         try:
             raw = path.read_bytes()
         except OSError as exc:
-            raise CatalogError(f"{path}: cannot read price catalog: {exc.strerror or exc}") from None
+            raise CatalogError(
+                f"{path}: cannot read price catalog: {exc.strerror or exc}"
+            ) from None
         return cls.from_bytes(raw, origin=str(path))
 
     @classmethod
@@ -100,7 +104,9 @@ class LocalCatalog:
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise CatalogError(f"{origin}: price catalog is not valid JSON ({exc})") from None
         if not isinstance(doc, dict) or doc.get("format") != CATALOG_FORMAT:
-            raise CatalogError(f"{origin}: not a hybridops price catalog (expected format {CATALOG_FORMAT!r})")
+            raise CatalogError(
+                f"{origin}: not a hybridops price catalog (expected format {CATALOG_FORMAT!r})"
+            )
         version = doc.get("format_version")
         if version != CATALOG_FORMAT_VERSION:
             raise CatalogError(
@@ -112,7 +118,9 @@ class LocalCatalog:
         except ValidationError as exc:
             first = exc.errors()[0]
             loc = ".".join(str(p) for p in first["loc"])
-            raise CatalogError(f"{origin}: invalid price catalog at {loc}: {first['msg']}") from None
+            raise CatalogError(
+                f"{origin}: invalid price catalog at {loc}: {first['msg']}"
+            ) from None
         return cls(data, sha256=hashlib.sha256(raw).hexdigest(), origin=origin)
 
     @property
@@ -146,7 +154,9 @@ def _opt(value: Any) -> str | None:
 
 
 def _label(item: dict[str, Any]) -> str:
-    parts = [item.get(k) for k in ("serviceName", "armRegionName", "armSkuName", "skuName", "meterName")]
+    parts = [
+        item.get(k) for k in ("serviceName", "armRegionName", "armSkuName", "skuName", "meterName")
+    ]
     return " | ".join(str(p) for p in parts if p)
 
 
@@ -159,30 +169,46 @@ def _index(data: CatalogFile, skipped: list[Skipped], origin: str) -> dict[str, 
             raise CatalogError(f"{origin}: items[{position}] is not an object")
         key = azure.price_key(item)
         if key is None:
-            skipped.append(Skipped(index=position, reason="no mapper uses this meter", label=_label(item)))
+            skipped.append(
+                Skipped(index=position, reason="no mapper uses this meter", label=_label(item))
+            )
             continue
         uom = str(item.get("unitOfMeasure") or "")
         if azure.parse_unit(uom) is None:
-            skipped.append(Skipped(index=position, reason=f"unit {uom!r} not understood", label=_label(item)))
+            skipped.append(
+                Skipped(index=position, reason=f"unit {uom!r} not understood", label=_label(item))
+            )
             continue
         currency = item.get("currencyCode") or data.currency
         if currency != data.currency:
             skipped.append(
-                Skipped(index=position, reason=f"currency {currency} != catalog {data.currency}", label=_label(item))
+                Skipped(
+                    index=position,
+                    reason=f"currency {currency} != catalog {data.currency}",
+                    label=_label(item),
+                )
             )
             continue
         try:
             _price(item)
             start = _decimal(item.get("tierMinimumUnits"), default=Decimal(0))
         except (InvalidOperation, TypeError, ValueError):
-            raise CatalogError(f"{origin}: items[{position}] has a non-numeric retailPrice/tierMinimumUnits") from None
+            raise CatalogError(
+                f"{origin}: items[{position}] has a non-numeric retailPrice/tierMinimumUnits"
+            ) from None
         if key in units and azure.parse_unit(units[key]) != azure.parse_unit(uom):
             skipped.append(
-                Skipped(index=position, reason=f"unit {uom!r} differs from {units[key]!r} for {key}", label=_label(item))
+                Skipped(
+                    index=position,
+                    reason=f"unit {uom!r} differs from {units[key]!r} for {key}",
+                    label=_label(item),
+                )
             )
             continue
         units.setdefault(key, uom)
-        candidates.setdefault(key, {}).setdefault(start, []).append((azure.rank(item, position), position, item))
+        candidates.setdefault(key, {}).setdefault(start, []).append(
+            (azure.rank(item, position), position, item)
+        )
 
     # Zone meters: complete a region's ladder from the same meterId read in another region.
     by_meter: dict[str, dict[Decimal, list[tuple[tuple[Any, ...], int, dict[str, Any]]]]] = {}
@@ -197,7 +223,9 @@ def _index(data: CatalogFile, skipped: list[Skipped], origin: str) -> dict[str, 
     for key, tiers in candidates.items():
         if not azure.shares_meter(key):
             continue
-        meters = {str(r[2]["meterId"]) for rows in tiers.values() for r in rows if r[2].get("meterId")}
+        meters = {
+            str(r[2]["meterId"]) for rows in tiers.values() for r in rows if r[2].get("meterId")
+        }
         if len(meters) != 1:
             continue
         for start, rows in by_meter[meters.pop()].items():
@@ -216,7 +244,9 @@ def _index(data: CatalogFile, skipped: list[Skipped], origin: str) -> dict[str, 
             best = rows[0][2]
             first_item = first_item or best
             price = _price(best)
-            chosen.append(PriceTier(start=start, unit_price=price, provenance=_provenance(best, key_region)))
+            chosen.append(
+                PriceTier(start=start, unit_price=price, provenance=_provenance(best, key_region))
+            )
             seen = {price}
             for _, _, other in rows[1:]:
                 other_price = _price(other)
@@ -234,7 +264,14 @@ def _index(data: CatalogFile, skipped: list[Skipped], origin: str) -> dict[str, 
             conflicts=tuple(conflicts),
             labels={
                 k: _opt(first_item.get(k))
-                for k in ("serviceName", "productName", "skuName", "armSkuName", "meterName", "armRegionName")
+                for k in (
+                    "serviceName",
+                    "productName",
+                    "skuName",
+                    "armSkuName",
+                    "meterName",
+                    "armRegionName",
+                )
             },
         )
     return entries

@@ -23,7 +23,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential,
+)
 
 from cost.atomic import write_json_atomic
 from cost.catalog.local import CATALOG_FORMAT, CATALOG_FORMAT_VERSION, LocalCatalog
@@ -79,7 +85,9 @@ class RetailPricesClient:
     ) -> None:
         self.api_url = api_url
         self.currency = currency
-        self.http = http or httpx.Client(timeout=timeout, headers={"User-Agent": "hybridops-cost-catalog-refresh"})
+        self.http = http or httpx.Client(
+            timeout=timeout, headers={"User-Agent": "hybridops-cost-catalog-refresh"}
+        )
         self.attempts = attempts
         self._wait = wait_exponential(multiplier=backoff, max=max_backoff)
         self.pages = 0
@@ -112,7 +120,9 @@ class RetailPricesClient:
             if response.status_code == 429 or response.status_code >= 500:
                 raise _Retryable(f"HTTP {response.status_code}", _retry_after(response))
             if response.status_code != 200:
-                raise CatalogRefreshError(f"{response.url}: HTTP {response.status_code}: {response.text[:200]}")
+                raise CatalogRefreshError(
+                    f"{response.url}: HTTP {response.status_code}: {response.text[:200]}"
+                )
             try:
                 body = response.json()
             except (json.JSONDecodeError, UnicodeDecodeError):
@@ -156,7 +166,9 @@ class RetailPricesClient:
                 return
             parts = urlsplit(str(link))
             if (parts.scheme, parts.netloc) != self._origin:
-                raise CatalogRefreshError(f"{url}: refusing to follow NextPageLink to another origin ({link})")
+                raise CatalogRefreshError(
+                    f"{url}: refusing to follow NextPageLink to another origin ({link})"
+                )
             if link in seen:
                 raise CatalogRefreshError(f"{url}: NextPageLink loops back to {link}")
             seen.add(str(link))
@@ -175,7 +187,9 @@ def filters(region: str) -> list[str]:
     out = []
     for service, global_only in SERVICES:
         where = "Global" if global_only else region
-        out.append(f"serviceName eq '{service}' and armRegionName eq '{where}' and priceType eq 'Consumption'")
+        out.append(
+            f"serviceName eq '{service}' and armRegionName eq '{where}' and priceType eq 'Consumption'"
+        )
     return out
 
 
@@ -204,7 +218,9 @@ def refresh_catalog(
             stamped.setdefault("confidence", "high")
             items.append(stamped)
     if not items:
-        raise CatalogRefreshError(f"{client.api_url}: no prices returned for region {region!r}; nothing written")
+        raise CatalogRefreshError(
+            f"{client.api_url}: no prices returned for region {region!r}; nothing written"
+        )
     doc = {
         "format": CATALOG_FORMAT,
         "format_version": CATALOG_FORMAT_VERSION,
@@ -215,11 +231,15 @@ def refresh_catalog(
         "source": f"{client.api_url} (api-version {API_VERSION}, {len(queries)} queries)",
         "regions": sorted({region, "Global"}),
         "hours_per_month": int(HOURS_PER_MONTH),
-        "notes": [f"refreshed by hybridops cost catalog refresh --region {region} --currency {currency}"],
+        "notes": [
+            f"refreshed by hybridops cost catalog refresh --region {region} --currency {currency}"
+        ],
         "items": items,
     }
     text = json.dumps(doc, indent=1, ensure_ascii=False) + "\n"
-    catalog = LocalCatalog.from_bytes(text.encode(), origin=str(output))  # never write what we cannot read
+    catalog = LocalCatalog.from_bytes(
+        text.encode(), origin=str(output)
+    )  # never write what we cannot read
     write_json_atomic(output, text)
     return RefreshResult(
         path=output,

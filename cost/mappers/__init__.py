@@ -73,9 +73,13 @@ class Registry:
         self.mappers = {m.type_token: m for m in mappers}
         if len(self.mappers) != len(mappers):
             raise ValueError("two mappers for one type token")
-        self.free_types = {t: FreeRule(r) for t, r in (FREE_TYPES if free_types is None else free_types).items()}
+        self.free_types = {
+            t: FreeRule(r) for t, r in (FREE_TYPES if free_types is None else free_types).items()
+        }
         prefixes = FREE_PREFIXES if free_prefixes is None else free_prefixes
-        self.free_prefixes = sorted(((p, FreeRule(r)) for p, r in prefixes.items()), key=lambda x: -len(x[0]))
+        self.free_prefixes = sorted(
+            ((p, FreeRule(r)) for p, r in prefixes.items()), key=lambda x: -len(x[0])
+        )
         self._cache: dict[str, Mapper | FreeRule | None] = {}
 
     def resolve(self, type_token: str) -> Mapper | FreeRule | None:
@@ -83,7 +87,9 @@ class Registry:
             return self._cache[type_token]
         except KeyError:
             pass
-        found: Mapper | FreeRule | None = self.mappers.get(type_token) or self.free_types.get(type_token)
+        found: Mapper | FreeRule | None = self.mappers.get(type_token) or self.free_types.get(
+            type_token
+        )
         if found is None:
             for prefix, rule in self.free_prefixes:
                 if type_token.startswith(prefix):

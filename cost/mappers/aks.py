@@ -45,7 +45,9 @@ _OS_DISK_NOTE = "managed OS disk of each node, created by AKS outside the plan"
 _LB_NOTE = "outbound Standard Load Balancer created by AKS outside the plan (meters under Global)"
 
 
-def node_pool_components(pool: Mapping[str, Any], label: str, region: str, path: str) -> list[Component]:
+def node_pool_components(
+    pool: Mapping[str, Any], label: str, region: str, path: str
+) -> list[Component]:
     """Compute and OS-disk components of one node pool (inline profile or AgentPool resource)."""
 
     def get(*keys: str, default: Any = None) -> Any:
@@ -61,7 +63,9 @@ def node_pool_components(pool: Mapping[str, Any], label: str, region: str, path:
     if bool(get("enableAutoScaling", default=False)):
         nodes = integer(get("minCount", "count", default=REQUIRED), at("minCount"))
         top = get("maxCount")
-        note: str | None = f"autoscaling {nodes}-{top if top is not None else '?'} nodes: priced at the minimum"
+        note: str | None = (
+            f"autoscaling {nodes}-{top if top is not None else '?'} nodes: priced at the minimum"
+        )
     else:
         nodes = integer(get("count", default=1), at("count"))
         note = None
@@ -140,7 +144,9 @@ class ManagedClusterMapper(Mapper):
         usage = r.usage if isinstance(r.usage, ManagedClusterUsage) else ManagedClusterUsage()
         rules = usage.load_balancer_rules if usage.load_balancer_rules is not None else 1
         ips = integer(
-            lookup(r.inputs, "networkProfile.loadBalancerProfile.managedOutboundIPs.count", default=1),
+            lookup(
+                r.inputs, "networkProfile.loadBalancerProfile.managedOutboundIPs.count", default=1
+            ),
             "networkProfile.loadBalancerProfile.managedOutboundIPs.count",
         )
         out = [

@@ -12,9 +12,21 @@ from cost.mappers.base import UnknownInputError
 # A disk is billed at the smallest tier that holds it:
 # https://azure.microsoft.com/pricing/details/managed-disks/
 _TIERS: tuple[tuple[int, str], ...] = (
-    (4, "1"), (8, "2"), (16, "3"), (32, "4"), (64, "6"), (128, "10"), (256, "15"), (512, "20"),
-    (1024, "30"), (2048, "40"), (4096, "50"), (8192, "60"), (16384, "70"), (32767, "80"),
-)  # fmt: skip
+    (4, "1"),
+    (8, "2"),
+    (16, "3"),
+    (32, "4"),
+    (64, "6"),
+    (128, "10"),
+    (256, "15"),
+    (512, "20"),
+    (1024, "30"),
+    (2048, "40"),
+    (4096, "50"),
+    (8192, "60"),
+    (16384, "70"),
+    (32767, "80"),
+)
 
 _DISK_SKUS = {
     # sku.name -> (tier letter, redundancy)

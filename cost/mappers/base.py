@@ -153,7 +153,13 @@ def number(value: Any, path: str) -> Decimal:
 
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)i?B?\s*$", re.IGNORECASE)
-_SIZE_FACTOR = {"": Decimal(1), "K": Decimal(1) / Decimal(1024 * 1024), "M": Decimal(1) / Decimal(1024), "G": Decimal(1), "T": Decimal(1024)}
+_SIZE_FACTOR = {
+    "": Decimal(1),
+    "K": Decimal(1) / Decimal(1024 * 1024),
+    "M": Decimal(1) / Decimal(1024),
+    "G": Decimal(1),
+    "T": Decimal(1024),
+}
 
 
 def size_gb(value: Any, path: str) -> Decimal:

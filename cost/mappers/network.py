@@ -53,7 +53,11 @@ class VirtualNetworkGatewayMapper(Mapper):
         gateway_type = str(lookup(r.inputs, "gatewayType", default="Vpn"))
         sku = str(lookup(r.inputs, "sku.name"))
         family = "vpn-gateway" if gateway_type == "Vpn" else f"{gateway_type.lower()}-gateway"
-        usage = r.usage if isinstance(r.usage, VirtualNetworkGatewayUsage) else VirtualNetworkGatewayUsage()
+        usage = (
+            r.usage
+            if isinstance(r.usage, VirtualNetworkGatewayUsage)
+            else VirtualNetworkGatewayUsage()
+        )
         egress = usage.monthly_egress_gb
         return [
             Component(

@@ -20,7 +20,12 @@ _MIB_PER_GIB = Decimal(1024)
 
 def _compute(cores: int, memory_mib: int) -> list[Component]:
     return [
-        Component(name="vCPU (allocated)", unit="vCPUs", quantity=Decimal(cores), price_key="onprem/vcpu-hour"),
+        Component(
+            name="vCPU (allocated)",
+            unit="vCPUs",
+            quantity=Decimal(cores),
+            price_key="onprem/vcpu-hour",
+        ),
         Component(
             name="Memory (allocated)",
             unit="GiB",

@@ -67,7 +67,11 @@ class StorageAccountMapper(Mapper):
         stored = usage.storage_gb
         tiers: list[tuple[str, Decimal | None]]
         if stored:
-            tiers = [(t.capitalize(), stored[t]) for t in ("hot", "cool", "cold", "archive") if t in stored]
+            tiers = [
+                (t.capitalize(), stored[t])
+                for t in ("hot", "cool", "cold", "archive")
+                if t in stored
+            ]
         else:
             tiers = [(default_tier, None)]
         out = [
@@ -81,7 +85,10 @@ class StorageAccountMapper(Mapper):
             )
             for tier, gb in tiers
         ]
-        for what, count in (("write", usage.monthly_write_operations), ("read", usage.monthly_read_operations)):
+        for what, count in (
+            ("write", usage.monthly_write_operations),
+            ("read", usage.monthly_read_operations),
+        ):
             if count is not None:
                 out.append(
                     Component(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import ROUND_HALF_EVEN, Decimal
 
+from cost.money import format_diff, format_money
 from cost.report import CostReport, ResourceCost
 
 
@@ -33,3 +35,21 @@ def percent(diff: Decimal, past: Decimal) -> str | None:
         return None
     pct = (diff / past * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_EVEN)
     return f"{'+' if pct > 0 else ''}{pct}%"
+
+
+def money_text(currency: str) -> Callable[[Decimal | None], str]:
+    """``$1,234.57``, or ``n/a`` for an unknown (``null``) amount."""
+
+    def render(value: Decimal | None) -> str:
+        return format_money(value, currency) if value is not None else "n/a"
+
+    return render
+
+
+def diff_text(currency: str) -> Callable[[Decimal | None], str]:
+    """``+$12.00`` / ``-$3.10``, or ``n/a``."""
+
+    def render(value: Decimal | None) -> str:
+        return format_diff(value, currency) if value is not None else "n/a"
+
+    return render

@@ -6,8 +6,8 @@ its earlier comment by that line and edits it instead of adding a new one.
 
 from __future__ import annotations
 
-from cost.money import format_diff, format_money
-from cost.render.common import ordered, percent, short_type
+from cost.money import format_money
+from cost.render.common import diff_text, money_text, ordered, percent, short_type
 from cost.report import CostComponent, CostReport, ResourceCost
 
 MARKER = "<!-- hybridops-cost-report"
@@ -23,8 +23,7 @@ def _code(text: str) -> str:
 
 def render_markdown(report: CostReport) -> str:
     cur = report.currency
-    m = lambda v: format_money(v, cur) if v is not None else "n/a"  # noqa: E731
-    d = lambda v: format_diff(v, cur) if v is not None else "n/a"  # noqa: E731
+    m, d = money_text(cur), diff_text(cur)
     s = report.summary
     lines = [f"{MARKER} stack={report.stack} -->", f"### Cost estimate: {_code(report.stack)}", ""]
     pct = percent(report.diff_total_monthly_cost, report.past_total_monthly_cost)
@@ -38,7 +37,10 @@ def render_markdown(report: CostReport) -> str:
     if report.offline:
         context.append("offline plan")
     if report.overrides:
-        context.append("what-if " + ", ".join(_code(f"{k.split(':', 1)[-1]}={v}") for k, v in report.overrides.items()))
+        context.append(
+            "what-if "
+            + ", ".join(_code(f"{k.split(':', 1)[-1]}={v}") for k, v in report.overrides.items())
+        )
     if report.baseline != "plan":
         context.append(f"compared to {report.baseline}")
     lines += ["", " · ".join(context), ""]
@@ -62,20 +64,30 @@ def render_markdown(report: CostReport) -> str:
         f"| **{d(report.diff_total_monthly_cost)}** |"
     )
     free = s.free
-    lines += ["", f"{s.resources} resources: {s.priced} priced, {free} free, {s.unsupported} unsupported, "
-              f"{s.price_not_found} with a missing price; {s.changed} change cost."]  # fmt: skip
+    lines += [
+        "",
+        f"{s.resources} resources: {s.priced} priced, {free} free, {s.unsupported} unsupported, "
+        f"{s.price_not_found} with a missing price; {s.changed} change cost.",
+    ]
 
     lines += ["", "<details><summary>Cost components</summary>", ""]
-    lines += ["| Resource | Component | Quantity | Unit price | Before | After |", "|---|---|---:|---:|---:|---:|"]
+    lines += [
+        "| Resource | Component | Quantity | Unit price | Before | After |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
     for r in rows:
         lines += _component_rows(r, cur)
     lines += ["", "</details>", ""]
 
-    lines.append(f"**Unsupported resources ({s.unsupported})**" + (":" if s.unsupported else ": none"))
+    lines.append(
+        f"**Unsupported resources ({s.unsupported})**" + (":" if s.unsupported else ": none")
+    )
     for type_token, count in s.unsupported_types.items():
         lines.append(f"- {_code(type_token)} x{count}")
     lines.append("")
-    lines.append(f"**Prices not found ({len(s.missing_prices)})**" + (":" if s.missing_prices else ": none"))
+    lines.append(
+        f"**Prices not found ({len(s.missing_prices)})**" + (":" if s.missing_prices else ": none")
+    )
     for mp in s.missing_prices:
         lines.append(f"- {_code(mp.price_key)}: {', '.join(mp.resources)}")
     if report.usage.dr is not None:
@@ -91,7 +103,8 @@ def render_markdown(report: CostReport) -> str:
         lines += [f"- {_cell(n)}" for n in report.notes]
         lines += ["", "</details>"]
     catalogs = "; ".join(
-        f"{c.name} {c.version} ({c.currency}{', sha256 ' + c.sha256[:12] if c.sha256 else ''})" for c in report.catalogs
+        f"{c.name} {c.version} ({c.currency}{', sha256 ' + c.sha256[:12] if c.sha256 else ''})"
+        for c in report.catalogs
     )
     usage = report.usage.path or "none"
     lines += [

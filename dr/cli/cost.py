@@ -15,7 +15,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from dr.cli.common import OfflineOption, ProjectDirOption, SetOption, StackOption, print_json, project_dir
+from dr.cli.common import (
+    OfflineOption,
+    ProjectDirOption,
+    SetOption,
+    StackOption,
+    print_json,
+    project_dir,
+)
 
 if TYPE_CHECKING:
     from cost.catalog import ChainCatalog
@@ -41,7 +48,9 @@ def _now() -> datetime:
         try:
             return datetime.fromtimestamp(int(epoch), UTC)
         except ValueError:
-            raise CostUsageError(f"$SOURCE_DATE_EPOCH={epoch!r}: expected an integer (seconds)") from None
+            raise CostUsageError(
+                f"$SOURCE_DATE_EPOCH={epoch!r}: expected an integer (seconds)"
+            ) from None
     return datetime.now(UTC)
 
 
@@ -50,7 +59,11 @@ def _git_commit(project: Path) -> str | None:
         return sha
     try:
         out = subprocess.run(
-            ["git", "-C", str(project), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=False
+            ["git", "-C", str(project), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
         )
     except (OSError, subprocess.SubprocessError):
         return None
@@ -88,7 +101,11 @@ def register(app: typer.Typer) -> None:
         help="Estimate what a plan costs (per resource, before/after) and manage the price catalog.",
         no_args_is_help=True,
     )
-    catalog_app = typer.Typer(name="catalog", help="The price catalog: show it, refresh it from Azure.", no_args_is_help=True)
+    catalog_app = typer.Typer(
+        name="catalog",
+        help="The price catalog: show it, refresh it from Azure.",
+        no_args_is_help=True,
+    )
     cost_app.add_typer(catalog_app, name="catalog")
     app.add_typer(cost_app, name="cost")
 
@@ -97,38 +114,70 @@ def register(app: typer.Typer) -> None:
         stack: StackOption,
         set_: SetOption = None,
         offline: OfflineOption = False,
-        format_: Annotated[str, typer.Option("--format", "-f", help="table, json or markdown (PR comment).")] = "table",
+        format_: Annotated[
+            str, typer.Option("--format", "-f", help="table, json or markdown (PR comment).")
+        ] = "table",
         compare_to: Annotated[
             Path | None,
-            typer.Option("--compare-to", help="Cost artefact whose planned costs are the 'before' of this estimate."),
+            typer.Option(
+                "--compare-to",
+                help="Cost artefact whose planned costs are the 'before' of this estimate.",
+            ),
         ] = None,
         write: Annotated[
             bool,
-            typer.Option("--write", help="Write a cost artefact to output/artifacts/cost/<component>/cost-run-<run_id>.json."),
+            typer.Option(
+                "--write",
+                help="Write a cost artefact to output/artifacts/cost/<component>/cost-run-<run_id>.json.",
+            ),
         ] = False,
-        run_id: Annotated[str | None, typer.Option("--run-id", help="Run id of the artefact (default: time + random).")] = None,
+        run_id: Annotated[
+            str | None,
+            typer.Option("--run-id", help="Run id of the artefact (default: time + random)."),
+        ] = None,
         purpose: Annotated[
             str,
-            typer.Option("--purpose", help="baseline, pr-check, dr-cutover, dr-failback, burst or drill."),
+            typer.Option(
+                "--purpose", help="baseline, pr-check, dr-cutover, dr-failback, burst or drill."
+            ),
         ] = "baseline",
         component: Annotated[
-            str | None, typer.Option("--component", help="Artefact directory (default: the stack name).")
+            str | None,
+            typer.Option("--component", help="Artefact directory (default: the stack name)."),
         ] = None,
         catalog: CatalogOption = None,
         usage: Annotated[
-            Path | None, typer.Option("--usage", help="Usage file (default: stacks/usage/<stack>.yaml if present).")
+            Path | None,
+            typer.Option(
+                "--usage", help="Usage file (default: stacks/usage/<stack>.yaml if present)."
+            ),
         ] = None,
         baseline: Annotated[
             str,
-            typer.Option("--baseline", help="Offline only: 'stack' (the committed stack file is deployed) or 'empty'."),
+            typer.Option(
+                "--baseline",
+                help="Offline only: 'stack' (the committed stack file is deployed) or 'empty'.",
+            ),
         ] = "stack",
         artefacts_dir: Annotated[
-            Path | None, typer.Option("--artefacts-dir", help="Root of cost artefacts (default: <project>/output/artifacts/cost).")
+            Path | None,
+            typer.Option(
+                "--artefacts-dir",
+                help="Root of cost artefacts (default: <project>/output/artifacts/cost).",
+            ),
         ] = None,
         project: ProjectDirOption = None,
     ) -> None:
         """Price a plan of STACK: per-resource costs before/after the change, totals and diff."""
-        from cost.artefact import ARTEFACTS_DIR, check_component, check_purpose, check_run_id, from_report, load_artefact, write_artefact
+        from cost.artefact import (
+            ARTEFACTS_DIR,
+            check_component,
+            check_purpose,
+            check_run_id,
+            from_report,
+            load_artefact,
+            write_artefact,
+        )
         from cost.compare import compare_to as rebase
         from cost.errors import CostUsageError
         from cost.estimator import estimate
@@ -149,7 +198,9 @@ def register(app: typer.Typer) -> None:
         if baseline not in ("stack", "empty"):
             raise UsageError(f"--baseline {baseline!r}: expected 'stack' or 'empty'")
         if baseline != "stack" and not offline:
-            raise UsageError("--baseline is only meaningful with --offline (a real preview diffs against state)")
+            raise UsageError(
+                "--baseline is only meaningful with --offline (a real preview diffs against state)"
+            )
         overrides = parse_overrides(set_ or [])
         now = _now()
         root = project_dir(project)
@@ -158,8 +209,14 @@ def register(app: typer.Typer) -> None:
         previous = load_artefact(compare_to) if compare_to is not None else None
 
         engine = get_engine(root, offline=offline)
-        plan = engine.plan(stack, overrides, baseline=baseline) if offline else engine.plan(stack, overrides)
-        report = estimate(plan, catalogs, usage=loaded_usage, catalogs=catalogs.infos, generated_at=now)
+        plan = (
+            engine.plan(stack, overrides, baseline=baseline)
+            if offline
+            else engine.plan(stack, overrides)
+        )
+        report = estimate(
+            plan, catalogs, usage=loaded_usage, catalogs=catalogs.infos, generated_at=now
+        )
         if previous is not None:
             report = rebase(report, previous)
 
@@ -226,23 +283,37 @@ def register(app: typer.Typer) -> None:
         for col in ("price key", "price", "unit", "evidence", "confidence", "read", "conflicts"):
             table.add_column(col, overflow="fold")
         for row in rows:
-            price = row["unit_price"] + (f" (+{row['tiers'] - 1} tiers)" if row["tiers"] > 1 else "")
+            price = row["unit_price"] + (
+                f" (+{row['tiers'] - 1} tiers)" if row["tiers"] > 1 else ""
+            )
             table.add_row(
-                escape(row["price_key"]), price, escape(row["unit_of_measure"]), row["evidence"] or "",
-                row["confidence"] or "", row["source_date"] or "", str(row["conflicts"] or ""),
-            )  # fmt: skip
+                escape(row["price_key"]),
+                price,
+                escape(row["unit_of_measure"]),
+                row["evidence"] or "",
+                row["confidence"] or "",
+                row["source_date"] or "",
+                str(row["conflicts"] or ""),
+            )
         console.print(table)
 
     @catalog_app.command("refresh")
     def catalog_refresh(
-        region: Annotated[str, typer.Option("--region", help="Azure region (armRegionName), e.g. eastus.")],
-        currency: Annotated[str, typer.Option("--currency", help="Currency code, e.g. USD, EUR.")] = "USD",
+        region: Annotated[
+            str, typer.Option("--region", help="Azure region (armRegionName), e.g. eastus.")
+        ],
+        currency: Annotated[
+            str, typer.Option("--currency", help="Currency code, e.g. USD, EUR.")
+        ] = "USD",
         api_url: Annotated[
             str, typer.Option("--api-url", help="Retail Prices API endpoint.")
         ] = "https://prices.azure.com/api/retail/prices",
         output: Annotated[
             Path | None,
-            typer.Option("--output", help="Where to write (default: output/catalog/azure-retail-prices-<region>-<currency>.json)."),
+            typer.Option(
+                "--output",
+                help="Where to write (default: output/catalog/azure-retail-prices-<region>-<currency>.json).",
+            ),
         ] = None,
         project: ProjectDirOption = None,
     ) -> None:
@@ -254,7 +325,13 @@ def register(app: typer.Typer) -> None:
             raise CostUsageError(f"--region {region!r}: expected an armRegionName such as eastus")
         if not (len(currency) == 3 and currency.isalpha() and currency.isupper()):
             raise CostUsageError(f"--currency {currency!r}: expected an ISO 4217 code such as USD")
-        target = output or project_dir(project) / "output" / "catalog" / f"azure-retail-prices-{region}-{currency}.json"
+        target = (
+            output
+            or project_dir(project)
+            / "output"
+            / "catalog"
+            / f"azure-retail-prices-{region}-{currency}.json"
+        )
         with RetailPricesClient(api_url, currency=currency) as client:
             result = refresh_catalog(region, target, currency=currency, client=client)
         typer.echo(

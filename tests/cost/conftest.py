@@ -44,7 +44,9 @@ def azure_catalog() -> LocalCatalog:
 
 @pytest.fixture(scope="session")
 def onprem_catalog() -> OnPremCatalog:
-    return OnPremCatalog.load(REPO / "stacks/onprem-cost-model.yaml", display="stacks/onprem-cost-model.yaml")
+    return OnPremCatalog.load(
+        REPO / "stacks/onprem-cost-model.yaml", display="stacks/onprem-cost-model.yaml"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -55,7 +57,9 @@ def catalogs(azure_catalog: LocalCatalog, onprem_catalog: OnPremCatalog) -> Chai
 @pytest.fixture(scope="session")
 def stack_usage():
     def _usage(stack: str):
-        return load_usage(REPO / "stacks/usage" / f"{stack}.yaml", display=f"stacks/usage/{stack}.yaml")
+        return load_usage(
+            REPO / "stacks/usage" / f"{stack}.yaml", display=f"stacks/usage/{stack}.yaml"
+        )
 
     return _usage
 

@@ -14,8 +14,14 @@ from tests.cost.conftest import FIXED_NOW
 EASTUS = {"azure-native:location": "eastus"}
 
 
-def resource(type_: str, name: str, inputs: dict[str, Any] | None, *, op: str = "create",
-             old: dict[str, Any] | None = None) -> PlannedResource:  # fmt: skip
+def resource(
+    type_: str,
+    name: str,
+    inputs: dict[str, Any] | None,
+    *,
+    op: str = "create",
+    old: dict[str, Any] | None = None,
+) -> PlannedResource:
     return PlannedResource(
         urn=f"urn:pulumi:test::hybridops-dr::{type_}::{name}",
         type=type_,
@@ -28,21 +34,37 @@ def resource(type_: str, name: str, inputs: dict[str, Any] | None, *, op: str = 
 
 
 def usage(resource_usage: dict[str, Any] | None = None, **extra: Any) -> LoadedUsage:
-    return LoadedUsage(path="test-usage.yaml", data=UsageFile(version=1, resource_usage=resource_usage or {}, **extra))
+    return LoadedUsage(
+        path="test-usage.yaml",
+        data=UsageFile(version=1, resource_usage=resource_usage or {}, **extra),
+    )
 
 
 def plan_of(*resources: PlannedResource, config: dict[str, Any] | None = None) -> Plan:
-    return Plan(stack="test", source="offline-plan", offline=True, config=EASTUS if config is None else config,
-                resources=list(resources))  # fmt: skip
+    return Plan(
+        stack="test",
+        source="offline-plan",
+        offline=True,
+        config=EASTUS if config is None else config,
+        resources=list(resources),
+    )
 
 
-def report(catalogs, *resources: PlannedResource, usage_: LoadedUsage | None = None, config=None) -> CostReport:
+def report(
+    catalogs, *resources: PlannedResource, usage_: LoadedUsage | None = None, config=None
+) -> CostReport:
     kwargs = {"usage": usage_} if usage_ is not None else {}
     return estimate(plan_of(*resources, config=config), catalogs, generated_at=FIXED_NOW, **kwargs)
 
 
-def one(catalogs, type_: str, inputs: dict[str, Any], *, usage_: dict[str, Any] | None = None,
-        config=None) -> ResourceCost:  # fmt: skip
+def one(
+    catalogs,
+    type_: str,
+    inputs: dict[str, Any],
+    *,
+    usage_: dict[str, Any] | None = None,
+    config=None,
+) -> ResourceCost:
     r = resource(type_, "r1", inputs)
     rep = report(catalogs, r, usage_=usage({"r1": usage_}) if usage_ else None, config=config)
     return rep.resources[0]
@@ -54,5 +76,5 @@ def comp(rc: ResourceCost, name: str):
     return found[0]
 
 
-def D(text: str) -> Decimal:  # noqa: N802
+def D(text: str) -> Decimal:
     return Decimal(text)

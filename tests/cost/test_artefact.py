@@ -29,15 +29,22 @@ REGENERATE_SCHEMA = "python -m cost.artefact --write-schema docs/ci/cost-artefac
 
 @pytest.fixture(scope="module")
 def artefact(recorded_plan, catalogs, stack_usage):
-    report = estimate(recorded_plan("cloud-dr-active"), catalogs, usage=stack_usage("cloud-dr"),
-                      catalogs=catalogs.infos, generated_at=FIXED_NOW)  # fmt: skip
+    report = estimate(
+        recorded_plan("cloud-dr-active"),
+        catalogs,
+        usage=stack_usage("cloud-dr"),
+        catalogs=catalogs.infos,
+        generated_at=FIXED_NOW,
+    )
     return from_report(report, run_id="r-1", purpose="dr-cutover", git_commit="abc123", env="prod")
 
 
 def test_committed_schema_is_current():
     """docs/ci/cost-artefact.schema.json is what the model generates (else: regenerate it)."""
     committed = (REPO / SCHEMA_PATH).read_text(encoding="utf-8")
-    assert committed == schema_text(), f"the artefact schema drifted; regenerate it with: {REGENERATE_SCHEMA}"
+    assert committed == schema_text(), (
+        f"the artefact schema drifted; regenerate it with: {REGENERATE_SCHEMA}"
+    )
 
 
 def test_written_artefact_is_at_the_documented_path_and_validates(tmp_path, artefact):
@@ -64,7 +71,10 @@ def test_newer_schema_version_fails_clearly(tmp_path, artefact):
     doc["schema_version"] = SCHEMA_VERSION + 1
     path = tmp_path / "future.json"
     path.write_text(json.dumps(doc))
-    with pytest.raises(ArtefactVersionError, match=r"future.json: cost artefact schema_version 2 is newer .* upgrade hybridops"):
+    with pytest.raises(
+        ArtefactVersionError,
+        match=r"future.json: cost artefact schema_version 2 is newer .* upgrade hybridops",
+    ):
         load_artefact(path)
 
 
@@ -76,7 +86,10 @@ def test_newer_schema_version_fails_clearly(tmp_path, artefact):
         (b"\xff\xfe", "not valid JSON"),
         (b"[1, 2]", "expected a JSON object"),
         (b'{"kind": "hybridops.decision"}', "kind is 'hybridops.decision'"),
-        (b'{"kind": "hybridops.cost-run", "schema_version": 1}', "invalid cost artefact at run_id: Field required"),
+        (
+            b'{"kind": "hybridops.cost-run", "schema_version": 1}',
+            "invalid cost artefact at run_id: Field required",
+        ),
     ],
 )
 def test_foreign_and_corrupt_files_are_rejected_with_path_and_reason(tmp_path, content, reason):
@@ -108,7 +121,9 @@ def test_older_versions_migrate_in_the_before_validator(monkeypatch, artefact):
         d["totals"] = d.pop("total")
         return d
 
-    with pytest.raises(ArtefactError, match="schema_version 0 is not a known cost artefact version"):
+    with pytest.raises(
+        ArtefactError, match="schema_version 0 is not a known cost artefact version"
+    ):
         parse_artefact(json.dumps(v0).encode(), "v0.json")
     monkeypatch.setitem(MIGRATIONS, 0, v0_to_v1)
     migrated = parse_artefact(json.dumps(v0).encode(), "v0.json")
@@ -119,12 +134,18 @@ def test_store_latest_and_unreadable_files_are_reported(tmp_path, artefact):
     """The store lists, loads and picks the newest; a corrupt file is reported, not skipped silently."""
     store = LocalArtefactStore(tmp_path)
     first = artefact.model_copy(update={"run_id": "a"})
-    later = artefact.model_copy(update={"run_id": "b", "created_at": FIXED_NOW.replace(hour=13), "purpose": "baseline"})
+    later = artefact.model_copy(
+        update={"run_id": "b", "created_at": FIXED_NOW.replace(hour=13), "purpose": "baseline"}
+    )
     store.write(first)
     store.write(later)
     (tmp_path / "cloud-dr" / "cost-run-broken.json").write_text("{")
     good, bad = store.scan("cloud-dr")
-    assert [a.run_id for a in good] == ["a", "b"] and len(bad) == 1 and "cost-run-broken.json" in str(bad[0])
+    assert (
+        [a.run_id for a in good] == ["a", "b"]
+        and len(bad) == 1
+        and "cost-run-broken.json" in str(bad[0])
+    )
     assert store.latest("cloud-dr").run_id == "b"
     assert store.latest("cloud-dr", purpose="dr-cutover").run_id == "a"
     assert store.latest("nothing-here") is None
@@ -132,7 +153,10 @@ def test_store_latest_and_unreadable_files_are_reported(tmp_path, artefact):
 
 def test_report_round_trips_through_the_artefact(artefact):
     again = artefact.report()
-    assert again.total_monthly_cost == artefact.totals.monthly and again.resources == artefact.breakdown
+    assert (
+        again.total_monthly_cost == artefact.totals.monthly
+        and again.resources == artefact.breakdown
+    )
 
 
 def test_schema_documents_fields():

@@ -30,7 +30,17 @@ def _run(capsys, *argv: str) -> tuple[int, str, str]:
 
 
 def _estimate(capsys, *extra: str) -> tuple[int, str, str]:
-    return _run(capsys, "cost", "estimate", "--stack", "cloud-dr", "--offline", "--project-dir", str(REPO), *extra)
+    return _run(
+        capsys,
+        "cost",
+        "estimate",
+        "--stack",
+        "cloud-dr",
+        "--offline",
+        "--project-dir",
+        str(REPO),
+        *extra,
+    )
 
 
 def test_json_prices_every_resource_of_the_reference_stack(capsys):
@@ -43,7 +53,10 @@ def test_json_prices_every_resource_of_the_reference_stack(capsys):
         assert isinstance(data[key], str)
         Decimal(data[key])
     assert data["summary"]["unsupported"] == 0 and data["summary"]["price_not_found"] == 0
-    assert isinstance(data["resources"], list) and len(data["resources"]) == data["summary"]["resources"]
+    assert (
+        isinstance(data["resources"], list)
+        and len(data["resources"]) == data["summary"]["resources"]
+    )
     assert data["total_monthly_cost"] == "635.810000"
 
 
@@ -53,7 +66,9 @@ def test_active_what_if_costs_more_and_diff_adds_up(capsys):
     data = json.loads(out)
     assert Decimal(data["total_monthly_cost"]) > Decimal(data["past_total_monthly_cost"])
     assert Decimal(data["diff_total_monthly_cost"]) == sum(
-        Decimal(r["diff_monthly_cost"]) for r in data["resources"] if r["diff_monthly_cost"] is not None
+        Decimal(r["diff_monthly_cost"])
+        for r in data["resources"]
+        if r["diff_monthly_cost"] is not None
     )
 
 
@@ -61,7 +76,10 @@ def test_markdown_has_the_hidden_marker_line(capsys):
     code, out, _ = _estimate(capsys, "--format", "markdown", "--set", "drMode=active")
     assert code == 0
     assert out.splitlines()[0] == "<!-- hybridops-cost-report stack=cloud-dr -->"
-    assert "| `cloud-pool-dr` | containerservice:AgentPool | update | $0.00 | $479.61 | +$479.61 |" in out
+    assert (
+        "| `cloud-pool-dr` | containerservice:AgentPool | update | $0.00 | $479.61 | +$479.61 |"
+        in out
+    )
 
 
 def test_table_is_the_default_format(capsys):
@@ -72,9 +90,19 @@ def test_table_is_the_default_format(capsys):
 def test_write_produces_a_schema_valid_artefact(capsys, tmp_path):
     """--write: output/artifacts/cost/<component>/cost-run-<run_id>.json, valid against the schema."""
     code, out, err = _estimate(
-        capsys, "--format", "json", "--set", "drMode=active", "--write", "--run-id", "ci-42",
-        "--purpose", "dr-cutover", "--artefacts-dir", str(tmp_path),
-    )  # fmt: skip
+        capsys,
+        "--format",
+        "json",
+        "--set",
+        "drMode=active",
+        "--write",
+        "--run-id",
+        "ci-42",
+        "--purpose",
+        "dr-cutover",
+        "--artefacts-dir",
+        str(tmp_path),
+    )
     assert code == 0, err
     path = tmp_path / "cloud-dr" / "cost-run-ci-42.json"
     assert err.strip() == f"wrote {path}"
@@ -86,29 +114,54 @@ def test_write_produces_a_schema_valid_artefact(capsys, tmp_path):
 
 
 def test_compare_to_an_earlier_artefact(capsys, tmp_path):
-    code, _, _ = _estimate(capsys, "--write", "--run-id", "base", "--artefacts-dir", str(tmp_path), "--format", "json")
+    code, _, _ = _estimate(
+        capsys, "--write", "--run-id", "base", "--artefacts-dir", str(tmp_path), "--format", "json"
+    )
     assert code == 0
     code, out, _ = _estimate(
-        capsys, "--format", "json", "--set", "drMode=active", "--compare-to", str(tmp_path / "cloud-dr" / "cost-run-base.json")
+        capsys,
+        "--format",
+        "json",
+        "--set",
+        "drMode=active",
+        "--compare-to",
+        str(tmp_path / "cloud-dr" / "cost-run-base.json"),
     )
     data = json.loads(out)
     # the DR pool (+479.61) and the cloud endpoint's health check, enabled when active (+0.36)
-    assert code == 0 and data["baseline"] == "artefact base" and data["diff_total_monthly_cost"] == "479.970000"
+    assert (
+        code == 0
+        and data["baseline"] == "artefact base"
+        and data["diff_total_monthly_cost"] == "479.970000"
+    )
 
 
 @pytest.mark.parametrize(
     ("argv", "exit_code", "message"),
     [
         (["--stack", "nope", "--offline"], 1, "unknown stack 'nope'"),
-        (["--stack", "cloud-dr", "--offline", "--set", "drMode"], 2, "--set 'drMode': expected KEY=VALUE"),
+        (
+            ["--stack", "cloud-dr", "--offline", "--set", "drMode"],
+            2,
+            "--set 'drMode': expected KEY=VALUE",
+        ),
         (["--stack", "cloud-dr", "--offline", "--format", "yaml"], 2, "--format 'yaml'"),
         (["--stack", "cloud-dr", "--offline", "--purpose", "party"], 2, "--purpose 'party'"),
         (["--stack", "cloud-dr", "--offline", "--run-id", "../x"], 2, "--run-id '../x'"),
     ],
 )
 def test_bad_input_is_one_line_with_exit_code(capsys, tmp_path, argv, exit_code, message):
-    code, out, err = _run(capsys, "cost", "estimate", *argv, "--write", "--artefacts-dir", str(tmp_path),
-                          "--project-dir", str(REPO))  # fmt: skip
+    code, out, err = _run(
+        capsys,
+        "cost",
+        "estimate",
+        *argv,
+        "--write",
+        "--artefacts-dir",
+        str(tmp_path),
+        "--project-dir",
+        str(REPO),
+    )
     assert code == exit_code and out == ""
     assert err.startswith("error: ") and message in err and err.count("\n") == 1
     assert list(tmp_path.iterdir()) == []  # no partial file
@@ -117,8 +170,12 @@ def test_bad_input_is_one_line_with_exit_code(capsys, tmp_path, argv, exit_code,
 def test_corrupt_catalog_names_the_file(capsys, tmp_path):
     bad = tmp_path / "catalog.json"
     bad.write_text('{"format": "hybridops.price-catalog", "format_version": 1, "items": [')
-    code, out, err = _estimate(capsys, "--catalog", str(bad), "--write", "--artefacts-dir", str(tmp_path / "a"))
-    assert code == 1 and out == "" and err.startswith(f"error: {bad}: price catalog is not valid JSON")
+    code, out, err = _estimate(
+        capsys, "--catalog", str(bad), "--write", "--artefacts-dir", str(tmp_path / "a")
+    )
+    assert (
+        code == 1 and out == "" and err.startswith(f"error: {bad}: price catalog is not valid JSON")
+    )
     assert not (tmp_path / "a").exists()
 
 
@@ -133,8 +190,14 @@ def test_catalog_from_the_environment(capsys, tmp_path, monkeypatch):
 def test_unreadable_compare_to_artefact_names_the_file(capsys, tmp_path):
     art = tmp_path / "cost-run-x.json"
     art.write_text('{"kind": "hybridops.cost-run", "schema_version": 99}')
-    code, out, err = _estimate(capsys, "--compare-to", str(art), "--write", "--artefacts-dir", str(tmp_path / "a"))
-    assert code == 1 and out == "" and err.startswith(f"error: {art}: cost artefact schema_version 99 is newer")
+    code, out, err = _estimate(
+        capsys, "--compare-to", str(art), "--write", "--artefacts-dir", str(tmp_path / "a")
+    )
+    assert (
+        code == 1
+        and out == ""
+        and err.startswith(f"error: {art}: cost artefact schema_version 99 is newer")
+    )
     assert not (tmp_path / "a").exists()
 
 
@@ -142,7 +205,9 @@ def test_bad_usage_file_names_file_and_key(capsys, tmp_path):
     usage = tmp_path / "u.yaml"
     usage.write_text("version: 1\nresource_usage:\n  cloud-kv:\n    monthly_ops: 3\n")
     code, _, err = _estimate(capsys, "--usage", str(usage))
-    assert code == 1 and "resource_usage.cloud-kv.monthly_ops: Extra inputs are not permitted" in err
+    assert (
+        code == 1 and "resource_usage.cloud-kv.monthly_ops: Extra inputs are not permitted" in err
+    )
 
 
 def test_catalog_show_lists_prices_and_provenance(capsys, monkeypatch):

@@ -21,7 +21,11 @@ from tests.cost.conftest import FIXED_NOW, GOLDEN, PLANS, REFERENCE, REGENERATE,
 def _report(name, recorded_plan, catalogs, stack_usage):
     stack, _ = REFERENCE[name]
     return estimate(
-        recorded_plan(name), catalogs, usage=stack_usage(stack), catalogs=catalogs.infos, generated_at=FIXED_NOW
+        recorded_plan(name),
+        catalogs,
+        usage=stack_usage(stack),
+        catalogs=catalogs.infos,
+        generated_at=FIXED_NOW,
     )
 
 
@@ -31,7 +35,9 @@ def _check(path, text):
         return
     assert path.is_file(), f"missing golden {path.name}; create it with: {REGENERATE}"
     expected = path.read_text(encoding="utf-8")
-    assert text == expected, f"{path.name} differs from the golden; if the change is intended: {REGENERATE}"
+    assert text == expected, (
+        f"{path.name} differs from the golden; if the change is intended: {REGENERATE}"
+    )
 
 
 def _resources(plan):
@@ -52,17 +58,23 @@ def test_recorded_plans_match_the_stacks(name, offline_plan):
     from cost.plan import Plan
 
     recorded = Plan.model_validate_json(path.read_text(encoding="utf-8"))
-    assert _resources(recorded) == _resources(live), f"stack {stack} plans differently now: {REGENERATE}"
+    assert _resources(recorded) == _resources(live), (
+        f"stack {stack} plans differently now: {REGENERATE}"
+    )
     assert recorded.config == live.config and recorded.overrides == live.overrides
 
 
 @pytest.mark.parametrize("name", sorted(REFERENCE))
 def test_json_golden(name, recorded_plan, catalogs, stack_usage):
     """`cost estimate --format json` of each reference plan is exactly the golden."""
-    _check(GOLDEN / f"{name}.json", render_json(_report(name, recorded_plan, catalogs, stack_usage)))
+    _check(
+        GOLDEN / f"{name}.json", render_json(_report(name, recorded_plan, catalogs, stack_usage))
+    )
 
 
 @pytest.mark.parametrize("name", sorted(REFERENCE))
 def test_markdown_golden(name, recorded_plan, catalogs, stack_usage):
     """The PR comment of each reference plan is exactly the golden."""
-    _check(GOLDEN / f"{name}.md", render_markdown(_report(name, recorded_plan, catalogs, stack_usage)))
+    _check(
+        GOLDEN / f"{name}.md", render_markdown(_report(name, recorded_plan, catalogs, stack_usage))
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 from decimal import Decimal
@@ -16,26 +17,49 @@ from cost.estimator import _bands, estimate
 from cost.money import MONEY_QUANTUM, money
 from tests.cost.helpers import plan_of, resource
 
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
-vm_sizes = st.sampled_from(["Standard_D2s_v5", "Standard_D4s_v5", "Standard_D4ds_v5", "Standard_D2_v5", "Standard_B2s"])
+vm_sizes = st.sampled_from(
+    ["Standard_D2s_v5", "Standard_D4s_v5", "Standard_D4ds_v5", "Standard_D2_v5", "Standard_B2s"]
+)
 pool = st.fixed_dictionaries(
-    {"vmSize": vm_sizes, "count": st.integers(0, 20), "osDiskSizeGB": st.sampled_from([64, 128, 256, 512, 1024])}
+    {
+        "vmSize": vm_sizes,
+        "count": st.integers(0, 20),
+        "osDiskSizeGB": st.sampled_from([64, 128, 256, 512, 1024]),
+    }
 )
 disk = st.fixed_dictionaries(
-    {"sku": st.fixed_dictionaries({"name": st.sampled_from(["Premium_LRS", "StandardSSD_LRS"])}),
-     "diskSizeGB": st.integers(1, 2048)}
-)  # fmt: skip
+    {
+        "sku": st.fixed_dictionaries({"name": st.sampled_from(["Premium_LRS", "StandardSSD_LRS"])}),
+        "diskSizeGB": st.integers(1, 2048),
+    }
+)
 pve = st.fixed_dictionaries(
-    {"cpu": st.fixed_dictionaries({"cores": st.integers(1, 64)}),
-     "memory": st.fixed_dictionaries({"dedicated": st.integers(256, 262144)}),
-     "disks": st.lists(st.fixed_dictionaries({"size": st.integers(1, 4000), "datastoreId": st.just("local-zfs")}), max_size=3)}
-)  # fmt: skip
+    {
+        "cpu": st.fixed_dictionaries({"cores": st.integers(1, 64)}),
+        "memory": st.fixed_dictionaries({"dedicated": st.integers(256, 262144)}),
+        "disks": st.lists(
+            st.fixed_dictionaries(
+                {"size": st.integers(1, 4000), "datastoreId": st.just("local-zfs")}
+            ),
+            max_size=3,
+        ),
+    }
+)
 endpoint = st.fixed_dictionaries(
-    {"type": st.sampled_from(["Microsoft.Network/trafficManagerProfiles/externalEndpoints",
-                              "Microsoft.Network/trafficManagerProfiles/azureEndpoints"]),
-     "endpointStatus": st.sampled_from(["Enabled", "Disabled"])}
-)  # fmt: skip
+    {
+        "type": st.sampled_from(
+            [
+                "Microsoft.Network/trafficManagerProfiles/externalEndpoints",
+                "Microsoft.Network/trafficManagerProfiles/azureEndpoints",
+            ]
+        ),
+        "endpointStatus": st.sampled_from(["Enabled", "Disabled"]),
+    }
+)
 tm = st.fixed_dictionaries({"endpoints": st.lists(endpoint, max_size=4)})
 KINDS = {
     "azure-native:containerservice:AgentPool": pool,
@@ -75,7 +99,9 @@ def test_totals_and_diff_are_exact_sums_of_resources(catalogs, plan):
     assert rep.diff_total_hourly_cost == sum((r.diff_hourly_cost for r in known), Decimal(0))
     assert rep.diff_total_monthly_cost == rep.total_monthly_cost - rep.past_total_monthly_cost
     s = rep.summary
-    assert s.priced + s.free + s.unsupported + s.price_not_found == s.resources == len(plan.resources)
+    assert (
+        s.priced + s.free + s.unsupported + s.price_not_found == s.resources == len(plan.resources)
+    )
     for r in rep.resources:
         for c in (r.components or []) + (r.past_components or []):
             assert (c.monthly_cost is None) == (c.status == "price-not-found")
@@ -87,13 +113,17 @@ def test_estimates_are_deterministic_and_order_independent(catalogs, plan, seed)
     """Decimal arithmetic: same inputs, same digits; shuffling resources changes no total."""
     a = estimate(plan, catalogs)
     b = estimate(plan, catalogs)
-    assert a.model_dump_json(exclude={"generated_at"}) == b.model_dump_json(exclude={"generated_at"})
+    assert a.model_dump_json(exclude={"generated_at"}) == b.model_dump_json(
+        exclude={"generated_at"}
+    )
     shuffled = list(plan.resources)
     random.Random(seed).shuffle(shuffled)
     c = estimate(plan.model_copy(update={"resources": shuffled}), catalogs)
     assert (c.total_monthly_cost, c.past_total_monthly_cost, c.total_hourly_cost) == (
-        a.total_monthly_cost, a.past_total_monthly_cost, a.total_hourly_cost,
-    )  # fmt: skip
+        a.total_monthly_cost,
+        a.past_total_monthly_cost,
+        a.total_hourly_cost,
+    )
 
 
 prices = st.decimals(min_value=0, max_value=10, places=6, allow_nan=False, allow_infinity=False)
@@ -103,7 +133,14 @@ prices = st.decimals(min_value=0, max_value=10, places=6, allow_nan=False, allow
 def tiered_entries(draw):
     starts = sorted(set(draw(st.lists(st.integers(1, 10**6), max_size=4))))
     tiers = tuple(PriceTier(Decimal(s), draw(prices), Provenance(source="t")) for s in [0, *starts])
-    return PriceEntry(key="k", currency="USD", unit_of_measure="1 GB", period=None, unit_size=Decimal(1), tiers=tiers)
+    return PriceEntry(
+        key="k",
+        currency="USD",
+        unit_of_measure="1 GB",
+        period=None,
+        unit_size=Decimal(1),
+        tiers=tiers,
+    )
 
 
 @settings(max_examples=200, deadline=None)
@@ -115,7 +152,9 @@ def test_tier_bands_cover_the_quantity_exactly(entry, units):
 
 
 @settings(max_examples=300, deadline=None)
-@given(value=st.decimals(min_value=-(10**9), max_value=10**9, allow_nan=False, allow_infinity=False))
+@given(
+    value=st.decimals(min_value=-(10**9), max_value=10**9, allow_nan=False, allow_infinity=False)
+)
 def test_money_rounding(value):
     rounded = money(value)
     assert abs(rounded - value) <= MONEY_QUANTUM / 2
@@ -133,12 +172,14 @@ def test_artefact_loader_never_crashes_on_bytes(raw):
 
 
 @settings(max_examples=100, deadline=None)
-@given(doc=st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=10),
-                        lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=8), c, max_size=4)))  # fmt: skip
+@given(
+    doc=st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=10),
+        lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=8), c, max_size=4),
+    )
+)
 def test_artefact_loader_never_crashes_on_json(doc):
     if isinstance(doc, dict):
         doc = {**doc, "kind": "hybridops.cost-run"}
-    try:
+    with contextlib.suppress(ArtefactError):
         parse_artefact(json.dumps(doc).encode(), "fuzz.json")
-    except ArtefactError:
-        pass

@@ -37,7 +37,7 @@ class FakeRetailApi:
             def log_message(self, *args: object) -> None:  # keep pytest output clean
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 query = parse_qs(urlsplit(self.path).query)
                 api.requests.append(query)
                 odata = query.get("$filter", [""])[0]
@@ -54,7 +54,12 @@ class FakeRetailApi:
                     return
                 pages = PAGES.get(service, [[]])
                 page = int(query.get("$skip", ["0"])[0])
-                body = {"BillingCurrency": "USD", "Items": pages[page], "NextPageLink": None, "Count": len(pages[page])}
+                body = {
+                    "BillingCurrency": "USD",
+                    "Items": pages[page],
+                    "NextPageLink": None,
+                    "Count": len(pages[page]),
+                }
                 if page + 1 < len(pages):
                     host = api.next_link_host or f"127.0.0.1:{api.port}"
                     body["NextPageLink"] = (
@@ -70,7 +75,9 @@ class FakeRetailApi:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.port = self.server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}/api/retail/prices"
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+        )
         self.thread.start()
 
     def close(self) -> None:
@@ -99,17 +106,26 @@ def test_refresh_follows_pages_retries_5xx_and_429_and_writes_a_loadable_catalog
     catalog = LocalCatalog.load(out)
     d4s = catalog.lookup("vm/eastus/Standard_D4s_v5")
     assert d4s is not None and str(d4s.unit_price) == "0.192"
-    assert d4s.provenance.evidence == "retail-api-item-verbatim" and api.url in d4s.provenance.source
-    assert catalog.lookup("load-balancer/Global/standard-included-rules") is not None  # queried under Global
+    assert (
+        d4s.provenance.evidence == "retail-api-item-verbatim" and api.url in d4s.provenance.source
+    )
+    assert (
+        catalog.lookup("load-balancer/Global/standard-included-rules") is not None
+    )  # queried under Global
     assert catalog.info.version.startswith("api-")
     filters = [q["$filter"][0] for q in api.requests if "$filter" in q]
-    assert "serviceName eq 'Load Balancer' and armRegionName eq 'Global' and priceType eq 'Consumption'" in filters
+    assert (
+        "serviceName eq 'Load Balancer' and armRegionName eq 'Global' and priceType eq 'Consumption'"
+        in filters
+    )
     assert all(q.get("currencyCode") == ["'USD'"] for q in api.requests if "$skip" not in q)
     assert [p.name for p in tmp_path.iterdir()] == ["catalog.json"]
 
 
 def test_currency_is_a_query_parameter(api, tmp_path):
-    refresh_catalog("eastus", tmp_path / "eur.json", currency="EUR", client=_client(api, currency="EUR"))
+    refresh_catalog(
+        "eastus", tmp_path / "eur.json", currency="EUR", client=_client(api, currency="EUR")
+    )
     assert api.requests[0]["currencyCode"] == ["'EUR'"]
 
 
@@ -138,12 +154,26 @@ def test_next_page_link_to_another_origin_is_refused(api, tmp_path):
 def test_cli_refresh_then_show(api, tmp_path, capsys):
     out = tmp_path / "eastus.json"
     with pytest.raises(SystemExit) as exit_:
-        main(["cost", "catalog", "refresh", "--region", "eastus", "--api-url", api.url, "--output", str(out)])
+        main(
+            [
+                "cost",
+                "catalog",
+                "refresh",
+                "--region",
+                "eastus",
+                "--api-url",
+                api.url,
+                "--output",
+                str(out),
+            ]
+        )
     assert exit_.value.code == 0
     printed = capsys.readouterr().out
     assert printed.startswith(f"wrote {out}") and "from 10 pages of 9 queries" in printed
     with pytest.raises(SystemExit) as exit_:
-        main(["cost", "catalog", "show", "--json", "--catalog", str(out), "--project-dir", str(REPO)])
+        main(
+            ["cost", "catalog", "show", "--json", "--catalog", str(out), "--project-dir", str(REPO)]
+        )
     shown = json.loads(capsys.readouterr().out)
     assert exit_.value.code == 0 and shown["catalogs"][0]["source"].startswith(api.url)
 
@@ -162,7 +192,9 @@ def test_unreachable_api_fails_cleanly(tmp_path):
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     sock.close()
-    client = RetailPricesClient(f"http://127.0.0.1:{port}/api/retail/prices", attempts=2, backoff=0.01)
+    client = RetailPricesClient(
+        f"http://127.0.0.1:{port}/api/retail/prices", attempts=2, backoff=0.01
+    )
     with pytest.raises(CatalogRefreshError, match="ConnectError"):
         refresh_catalog("eastus", tmp_path / "c.json", client=client)
     assert not Path(tmp_path / "c.json").exists()
