@@ -387,6 +387,7 @@ class PostgresNode:
         except ProcessLookupError:
             pass
         self._wait_gone(pid, timeout=10)
+        self._clear_stale_pidfile(pid)
         self._forget_pid()
 
     # -- host-side rebuild operations (dr.database.StandbyHost) ---------------------------------
@@ -504,6 +505,17 @@ class PostgresNode:
         while time.monotonic() < deadline and (_alive(pid) or _group_members(pid)):
             time.sleep(0.02)
 
+    def _clear_stale_pidfile(self, pid: int) -> None:
+        """After a SIGKILL the postmaster is a zombie until its parent (init) reaps it, and
+        PostgreSQL takes a zombie's PID in postmaster.pid for a live server ("lock file already
+        exists"). Wait for the reaping; if it does not come, drop the lock file, as a reboot would.
+        """
+        deadline = time.monotonic() + 3
+        while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if Path(f"/proc/{pid}").exists() and self._read_postmaster_pid() == pid:
+            (self.datadir / "postmaster.pid").unlink(missing_ok=True)
+
     def _forget_pid(self) -> None:
         if self._state.pid is not None:
             self._state.pid = None
@@ -601,8 +613,11 @@ class LocalPostgresCluster:
         except KeyError:
             raise LocalClusterError(f"no node {name!r} in {self.base_dir}") from None
 
-    def create_primary(self, name: str = "primary", *, start_timeout: float = 30.0) -> PostgresNode:
-        """initdb a primary (replica WAL, wal_log_hints, replication role, 127.0.0.1 SCRAM) and start it."""
+    def init_node(self, name: str) -> PostgresNode:
+        """initdb a data directory with the lab settings, without starting it.
+
+        Used directly to make a template for ``create_primary(template=...)``.
+        """
         node = self._new_node(name)
         pwfile = node.node_dir / ".pwfile"
         node._write_owned(pwfile, self._secrets[SUPERUSER] + "\n", mode=0o600)
@@ -620,6 +635,8 @@ class LocalPostgresCluster:
                     "UTF8",
                     "--locale=C",
                     "--no-sync",
+                    # 1 MB WAL segments (default 16 MB): faster initdb and base backups in the lab.
+                    "--wal-segsize=1",
                 ],
                 timeout=120,
             )
@@ -628,8 +645,47 @@ class LocalPostgresCluster:
         with (node.datadir / "postgresql.conf").open("a") as conf:
             conf.write(_LAB_SETTINGS)
         node._write_owned(node.datadir / "pg_hba.conf", _PG_HBA, mode=0o600)
+        return node
+
+    def create_primary(
+        self,
+        name: str = "primary",
+        *,
+        template: PostgresNode | None = None,
+        start_timeout: float = 30.0,
+    ) -> PostgresNode:
+        """initdb a primary (replica WAL, wal_log_hints, replication role, 127.0.0.1 SCRAM) and start it.
+
+        ``template``: a stopped node made by ``init_node`` (any cluster) to copy instead of running
+        initdb again (about a second saved per primary; copies share a system identifier).
+        """
+        if template is None:
+            node = self.init_node(name)
+            bootstrap_password = self._secrets[SUPERUSER]
+        else:
+            if template.is_running():
+                raise LocalClusterError(
+                    f"template node {template.name!r} must be stopped to be copied"
+                )
+            node = self._new_node(name)
+            # cp -a keeps owners and modes, and is several times faster than shutil.copytree.
+            subprocess.run(
+                ["cp", "-a", str(template.datadir), str(node.datadir)],
+                check=True,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                timeout=120,
+            )
+            bootstrap_password = template._cluster.password_for(SUPERUSER)
         self._start_on_free_port(node, start_timeout)
-        with psycopg.connect(node.dsn, autocommit=True, connect_timeout=10) as conn:
+        dsn = make_conninfo(node.dsn, password=bootstrap_password)
+        with psycopg.connect(dsn, autocommit=True, connect_timeout=10) as conn:
+            if template is not None:
+                conn.execute(
+                    sql.SQL("ALTER ROLE {} PASSWORD {}").format(
+                        sql.Identifier(SUPERUSER), sql.Literal(self._secrets[SUPERUSER])
+                    )
+                )
             conn.execute(
                 sql.SQL("CREATE ROLE {} WITH LOGIN REPLICATION PASSWORD {}").format(
                     sql.Identifier(REPLICATION_USER), sql.Literal(self._secrets[REPLICATION_USER])
