@@ -61,6 +61,16 @@ def _parse_dsn(dsn: str) -> dict[str, Any] | None:
         return None
 
 
+_KEY_ORDER = ("host", "hostaddr", "port", "dbname", "user", "password")
+
+
+def _canonical(params: dict[str, Any]) -> str:
+    """key=value conninfo with the usual keys first, so the same DSN always reads the same."""
+    first = [k for k in _KEY_ORDER if k in params]
+    rest = sorted(k for k in params if k not in _KEY_ORDER)
+    return make_conninfo("", **{k: params[k] for k in first + rest})
+
+
 def redact_dsn(dsn: str) -> str:
     """The DSN in key=value form with ``password``/``sslpassword`` replaced by ``***``.
 
@@ -73,7 +83,7 @@ def redact_dsn(dsn: str) -> str:
     for key in _SECRET_KEYS:
         if key in params:
             params[key] = REDACTED
-    return make_conninfo("", **params)
+    return _canonical(params)
 
 
 def endpoint(dsn: str) -> str:
@@ -94,7 +104,7 @@ def split_password(dsn: str) -> tuple[str, str | None]:
     if params is None:
         raise DatabaseError("malformed DSN (not shown: it may contain a password)")
     password = params.pop("password", None)
-    return make_conninfo("", **params), (str(password) if password is not None else None)
+    return _canonical(params), (str(password) if password is not None else None)
 
 
 def dsn_secrets(*dsns: str) -> list[str]:
