@@ -22,7 +22,7 @@ STRICTNESS: dict[str, int] = {"allow": 0, "warn": 1, "block": 2}
 CheckStatus = Literal["passed", "failed", "skipped"]
 Effect = Literal["warn", "block"]
 
-_FROZEN = ConfigDict(extra="forbid", frozen=True)
+_FROZEN = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 class EstimateFacts(BaseModel):

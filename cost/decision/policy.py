@@ -46,7 +46,7 @@ Hours = Annotated[Decimal, BeforeValidator(_exact), Field(gt=0, allow_inf_nan=Fa
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 class ChangeLimits(_Strict):
@@ -166,5 +166,7 @@ def load_policy(project_dir: Path, explicit: Path | None = None) -> LoadedPolicy
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise PolicyError(f"{display}: cannot read the budget policy: {exc.strerror or exc}") from None
+        raise PolicyError(
+            f"{display}: cannot read the budget policy: {exc.strerror or exc}"
+        ) from None
     return parse_policy(raw, display)

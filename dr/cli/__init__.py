@@ -37,6 +37,7 @@ def _register() -> None:
 
     plan.register(app)
     __import__("dr.cli.cost", fromlist=["register"]).register(app)
+    __import__("dr.cli.decide", fromlist=["register"]).register(app)
     __import__("dr.cli.relay", fromlist=["register"]).register(app)
 
 
