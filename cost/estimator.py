@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from cost._trusted import trusted
 from cost.catalog.model import CatalogInfo, PriceCatalog, PriceEntry
 from cost.errors import UsageFileError
 from cost.mappers import (
@@ -95,14 +96,24 @@ class _Side:
         self.monthly = monthly
 
 
+_COMPONENT_DEFAULTS: dict[str, Any] = {
+    "price_key": None,
+    "unit_price": None,
+    "price_unit": None,
+    "hourly_cost": None,
+    "monthly_cost": None,
+    "usage_key": None,
+    "note": None,
+}
+
+
 def _component(**fields: Any) -> CostComponent:
     # Every value is built here from typed inputs: skip re-validation on the hot path.
-    fields.setdefault("price_key", None)
-    fields.setdefault("unit_price", None)
-    fields.setdefault("price_unit", None)
-    fields.setdefault("usage_key", None)
-    fields.setdefault("note", None)
-    return CostComponent.model_construct(**fields)
+    return trusted(CostComponent, {**_COMPONENT_DEFAULTS, **fields})
+
+
+def _resource(**fields: Any) -> ResourceCost:
+    return trusted(ResourceCost, fields)
 
 
 def _plain_number(value: Decimal) -> str:
@@ -349,7 +360,7 @@ def estimate(
             counts["unsupported"] += 1
             unsupported_types[r.type] = unsupported_types.get(r.type, 0) + 1
             resources.append(
-                ResourceCost.model_construct(
+                _resource(
                     urn=r.urn,
                     name=r.name,
                     type=r.type,
@@ -370,7 +381,7 @@ def estimate(
         if isinstance(rule, FreeRule):
             counts["free"] += 1
             resources.append(
-                ResourceCost.model_construct(
+                _resource(
                     urn=r.urn,
                     name=r.name,
                     type=r.type,
@@ -420,7 +431,7 @@ def estimate(
         if diff_monthly:
             changed += 1
         resources.append(
-            ResourceCost.model_construct(
+            _resource(
                 urn=r.urn,
                 name=r.name,
                 type=r.type,

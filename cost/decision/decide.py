@@ -447,7 +447,7 @@ def _budget_checks(
         planned_monthly=facts.planned_monthly,
         diff_monthly=facts.diff_monthly,
         event_hours=hours if is_dr else None,
-        event_hours_source=hours_source if is_dr else None,  # type: ignore[arg-type]
+        event_hours_source=hours_source if is_dr else None,
         one_off_total=facts.one_off_total if is_dr else None,
         event_cost=event_cost,
         dr_spend_to_date=spend,

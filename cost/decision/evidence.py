@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -53,7 +54,7 @@ def from_report(
     summary = report.summary
     dr = report.usage.dr
     return EstimateFacts(
-        source=source,  # type: ignore[arg-type]
+        source=source,
         origin=origin,
         artefact_path=artefact_path,
         artefact_run_id=artefact_run_id,
@@ -75,7 +76,7 @@ def from_report(
         missing_price_keys=[m.price_key for m in summary.missing_prices],
         usage_path=report.usage.path,
         expected_hours=dr.expected_hours_per_event if dr else None,
-        one_off_total=dr.one_off_total if dr else 0,  # type: ignore[arg-type]
+        one_off_total=dr.one_off_total if dr else Decimal(0),
         one_off_price_not_found=dr.one_off_price_not_found if dr else 0,
         shadowed_by=list(shadowed_by),
     )

@@ -131,7 +131,7 @@ def _event(record: DecisionRecord, folder: Path, shown: str) -> LedgerEvent:
         decided_at=decided,
         event_cost=cost,
         event_hours=hours,
-        cost_source=source,  # type: ignore[arg-type]
+        cost_source=source,
         record_path=shown,
         overridden=record.override is not None,
     )

@@ -71,11 +71,14 @@ class DrLimits(_Strict):
     for); ``null`` takes the usage file's figure."""
 
 
+_BREAK_GLASS_SCENARIOS: tuple[Scenario, ...] = ("cutover", "failback", "burst")
+
+
 class BreakGlass(_Strict):
     """Whether ``--approved-by WHO --reason TEXT`` may turn a ``block`` into an ``allow``."""
 
     allowed: bool = False
-    scenarios: list[Scenario] = Field(default_factory=lambda: ["cutover", "failback", "burst"])
+    scenarios: list[Scenario] = Field(default_factory=lambda: list(_BREAK_GLASS_SCENARIOS))
     """Scenarios in which break-glass is permitted."""
     severities: list[str] = Field(default_factory=list)
     """Alert severities in which break-glass is permitted; empty: any (or none given)."""

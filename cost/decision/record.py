@@ -104,7 +104,7 @@ class DecisionRecord(BaseModel):
 
     schema_version: int = RECORD_SCHEMA_VERSION
     """Version of this format; readers refuse versions above theirs."""
-    kind: Literal["hybridops.cost-decision"] = DECISION_KIND
+    kind: Literal["hybridops.cost-decision"] = "hybridops.cost-decision"
     run_id: str
     """Run id of the DR run, drill or pipeline; part of the file name."""
     decided_at: datetime
@@ -155,7 +155,7 @@ class BlockedRecord(BaseModel):
     model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     schema_version: int = RECORD_SCHEMA_VERSION
-    kind: Literal["hybridops.cost-blocked"] = BLOCKED_KIND
+    kind: Literal["hybridops.cost-blocked"] = "hybridops.cost-blocked"
     run_id: str
     blocked_at: datetime
     stack: str

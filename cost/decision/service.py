@@ -103,14 +103,23 @@ class DecisionOutcome:
             "decision": self.decision,
             "reason": self.reason,
             "record_path": self.display(self.record_path),
-            "approved_by": self.override.approved_by if self.override and self.decision == "allow" else None,
-            "override_reason": self.override.reason if self.override and self.decision == "allow" else None,
+            "approved_by": self.override.approved_by
+            if self.override and self.decision == "allow"
+            else None,
+            "override_reason": self.override.reason
+            if self.override and self.decision == "allow"
+            else None,
         }
 
     def cost_figures(self) -> dict[str, Any] | None:
         """Fields of ``dr.records.CostFigures`` (decimal strings), or ``None`` without figures."""
         f = self.figures
-        if f.currency is None or f.past_monthly is None or f.planned_monthly is None or f.diff_monthly is None:
+        if (
+            f.currency is None
+            or f.past_monthly is None
+            or f.planned_monthly is None
+            or f.diff_monthly is None
+        ):
             return None
         return {
             "currency": f.currency,
@@ -163,7 +172,7 @@ def evaluate(
     """Run the cost gate once (see the module docstring). ``now`` defaults to the current UTC time."""
     if scenario not in SCENARIOS:
         raise DecisionUsageError(f"--scenario {scenario!r}: expected one of {', '.join(SCENARIOS)}")
-    scenario_: Scenario = scenario  # type: ignore[assignment]
+    scenario_: Scenario = scenario
     component = check_component(component or stack)
     check_run_id(run_id)
     now = now or datetime.now(UTC)
@@ -179,7 +188,9 @@ def evaluate(
             override_reason=(override_reason or "").strip() or None,
         )
     except ValidationError as exc:
-        raise DecisionUsageError(str(exc.errors()[0]["msg"]).removeprefix("Value error, ")) from None
+        raise DecisionUsageError(
+            str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
+        ) from None
 
     policy = load_policy(project_dir, policy_path)
     root = artefacts_root if artefacts_root is not None else project_dir / ARTEFACTS_DIR
@@ -190,9 +201,13 @@ def evaluate(
         estimate, ctx=ctx, project_dir=project_dir, root=root, shown_root=shown_root, run_id=run_id,
         catalog=catalog, usage_path=usage_path, git_commit=git_commit, notes=notes,
     )  # fmt: skip
-    ledger = read_ledger(root, component, stack=stack, now=now, exclude_run_id=run_id, display_root=shown_root)
+    ledger = read_ledger(
+        root, component, stack=stack, now=now, exclude_run_id=run_id, display_root=shown_root
+    )
     decision = decide(evidence, policy.policy, ledger, ctx)
-    return _record(decision, ctx, evidence, ledger, policy, root, project_dir, run_id, artefact_file, notes)
+    return _record(
+        decision, ctx, evidence, ledger, policy, root, project_dir, run_id, artefact_file, notes
+    )
 
 
 def _evidence(
@@ -210,7 +225,12 @@ def _evidence(
 ) -> tuple[Evidence, Path | None]:
     if estimate is None:
         found = ev.latest_evidence(
-            root, ctx.component, stack=ctx.stack, scenario=ctx.scenario, drill=ctx.drill, display_root=shown_root
+            root,
+            ctx.component,
+            stack=ctx.stack,
+            scenario=ctx.scenario,
+            drill=ctx.drill,
+            display_root=shown_root,
         )
         path = None
         if isinstance(found, EstimateFacts) and found.artefact_run_id:
@@ -239,7 +259,16 @@ def _evidence(
     usage = load_stack_usage(project_dir, estimate.stack, usage_path)
     report = price(estimate, chain, usage=usage, catalogs=infos, generated_at=ctx.now)
     env = estimate.config.get("hybridops:env")
-    return _write(report, "plan", ctx, project_dir, root, run_id, git_commit, env if isinstance(env, str) else None)
+    return _write(
+        report,
+        "plan",
+        ctx,
+        project_dir,
+        root,
+        run_id,
+        git_commit,
+        env if isinstance(env, str) else None,
+    )
 
 
 def _write(
@@ -269,9 +298,13 @@ def _write(
     try:
         path = write_artefact(artefact, root)
     except OSError as exc:
-        raise DecisionError(f"{root}: cannot write the cost artefact: {exc.strerror or exc}") from None
+        raise DecisionError(
+            f"{root}: cannot write the cost artefact: {exc.strerror or exc}"
+        ) from None
     shown = _display(path, project_dir)
-    origin = f"estimated from {'the plan' if source == 'plan' else 'a cost report'}, written to {shown}"
+    origin = (
+        f"estimated from {'the plan' if source == 'plan' else 'a cost report'}, written to {shown}"
+    )
     facts = ev.from_report(
         report,
         source=source,
@@ -296,7 +329,9 @@ def _record(
     notes: list[str],
 ) -> DecisionOutcome:
     record_file = decision_path(root, ctx.component, run_id)
-    blocked_file = blocked_path(root, ctx.component, run_id) if decision.decision == "block" else None
+    blocked_file = (
+        blocked_path(root, ctx.component, run_id) if decision.decision == "block" else None
+    )
     entry = policy.policy.budgets.get(decision.policy_entry) if decision.policy_entry else None
     facts = evidence if isinstance(evidence, EstimateFacts) else None
     record = DecisionRecord(
@@ -349,7 +384,9 @@ def _record(
             write_record(blocked, blocked_file)
         write_record(record, record_file)
     except OSError as exc:
-        raise DecisionError(f"{root}: cannot write the decision record: {exc.strerror or exc}") from None
+        raise DecisionError(
+            f"{root}: cannot write the decision record: {exc.strerror or exc}"
+        ) from None
     outcome = DecisionOutcome(
         decision=decision.decision,
         original_decision=decision.original_decision,
@@ -370,7 +407,9 @@ def _record(
     return outcome
 
 
-def _hint(decision: Decision, policy: LoadedPolicy, ctx: DecisionContext, bg: Check) -> BreakGlassHint:
+def _hint(
+    decision: Decision, policy: LoadedPolicy, ctx: DecisionContext, bg: Check
+) -> BreakGlassHint:
     entry = policy.policy.budgets.get(decision.policy_entry) if decision.policy_entry else None
     permitted, detail = break_glass_permitted(entry, ctx)
     if permitted:
@@ -387,7 +426,9 @@ def _previous(record_file: Path, now: datetime) -> list[PreviousAttempt]:
     try:
         old = load_record(record_file)
     except RecordError as exc:
-        return [PreviousAttempt(decided_at=now, decision="warn", reason=f"unreadable: {exc.reason}")]
+        return [
+            PreviousAttempt(decided_at=now, decision="warn", reason=f"unreadable: {exc.reason}")
+        ]
     if not isinstance(old, DecisionRecord):
         return []
     return [

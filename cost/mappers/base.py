@@ -97,10 +97,11 @@ def lookup(inputs: Mapping[str, Any], path: str, default: Any = REQUIRED) -> Any
     ``[computed]`` or ``[secret]`` value always raises: the price cannot be known before apply.
     """
     node: Any = inputs
-    for part in path.split("."):
-        if isinstance(node, Mapping) and part in node:
+    for part in path.split(".") if "." in path else (path,):
+        # plain dicts first: the ABC check of Mapping is the slow path of the estimator
+        if (type(node) is dict or isinstance(node, Mapping)) and part in node:
             node = node[part]
-        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+        elif type(node) is list and part.isdigit() and int(part) < len(node):
             node = node[int(part)]
         else:
             node = REQUIRED
