@@ -838,7 +838,10 @@ def fence_primary(
                 " WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()) s",
                 (wait_ms,),
             )
-            return f"{n} terminated, {refused} not terminated", int(n)
+            if refused:
+                # A session we could not end may still commit after the final LSN.
+                raise FenceError(f"{n} sessions terminated, {refused} did not exit in time")
+            return f"{n} sessions terminated", int(n)
 
         detail, n = _query(dsn, clock.remaining(cap=10.0) or 1.0, "terminating sessions", run)
         terminated = n
@@ -869,7 +872,8 @@ def fence_primary(
             duration_s=probe.duration_s,
         )
     )
-    fenced = probe.writable is False
+    # Fenced means: new sessions are refused writes *and* no old session survived to commit.
+    fenced = probe.writable is False and all(a.ok for a in actions)
     if not probe.reachable:
         return finish(
             "fenced-by-absence",
@@ -1341,7 +1345,8 @@ def planned_switchover(
     if old_state.role != "primary":
         raise SwitchoverError(
             f"the old primary {old_primary.name} is {old_state.role}: a planned switchover needs it up to "
-            "prove zero data loss; for an unplanned failover use promote()"
+            "prove zero data loss; start it (a read-only fence survives the restart) and re-run, "
+            "or use promote() for an unplanned failover"
         )
     if new_state.wal_receiver_status != "streaming":
         raise SwitchoverError(

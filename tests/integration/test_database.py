@@ -61,14 +61,14 @@ class Writer(threading.Thread):
     committed) or ambiguous (the connection died mid-statement: maybe committed).
     """
 
-    def __init__(self, dsns: list[str]) -> None:
+    def __init__(self, dsns: list[str], first_id: int = 1) -> None:
         super().__init__(daemon=True)
         self.dsns = dsns
         self.acked: list[int] = []
         self.ambiguous: list[int] = []
         self.errors: list[str] = []
         self._halt = threading.Event()
-        self._next = 1
+        self._next = first_id
         self.acked_on: dict[str, int] = {}
 
     def stop(self) -> None:
@@ -218,6 +218,7 @@ def test_fence_read_only_rejects_writes_and_terminates_sessions(pg_pair: PgPair)
         "verify-write-rejected",
     ]
     assert all(a.ok for a in fence.actions)
+    assert fence.actions[1].detail == f"{fence.sessions_terminated} sessions terminated"
     assert fence.verification is not None and fence.verification.read_only_default is True
     with pytest.raises(psycopg.OperationalError):
         app.execute(f"INSERT INTO {TABLE} (id) VALUES (2)")
@@ -328,8 +329,7 @@ def test_unplanned_primary_loss_then_failback_without_loss(pg_pair: PgPair) -> N
     assert row_ids(p.dsn) == present
 
     # Failback: planned switchover back to the original primary while a client keeps writing.
-    writer = Writer([s.dsn, p.dsn])
-    writer._next = max(present) + 1
+    writer = Writer([s.dsn, p.dsn], first_id=max(present) + 1)
     writer.start()
     writer.wait_acked(200)
     back = db.planned_switchover(
