@@ -3,7 +3,7 @@ every block, beside the cost artefacts in ``output/artifacts/cost/<component>/``
 
 Written atomically (temp file + rename). The JSON Schema of both kinds (one file, discriminated by
 ``kind``) is committed at ``docs/ci/decision-record.schema.json``; regenerate it with
-``python -m cost.decision.record --write-schema docs/ci/decision-record.schema.json``.
+``python -m cost.decision.schema --write-schema docs/ci/decision-record.schema.json``.
 Reading follows the cost artefact: a newer ``schema_version`` is refused with a clear message, older
 ones migrate in a ``mode="before"`` validator (:data:`MIGRATIONS`). Documented in
 ``docs/ci/decision-records.md``.
@@ -11,7 +11,6 @@ ones migrate in a ``mode="before"`` validator (:data:`MIGRATIONS`). Documented i
 
 from __future__ import annotations
 
-import argparse
 import json
 from collections.abc import Callable
 from datetime import datetime
@@ -204,8 +203,12 @@ def parse_record(raw: bytes, origin: str | Path) -> DecisionRecord | BlockedReco
     """Validate bytes as a decision or blocked record; every failure is a :class:`RecordError`."""
     try:
         doc = json.loads(raw)
-    except (ValueError, RecursionError) as exc:
-        raise RecordError(origin, f"not valid JSON ({type(exc).__name__})") from None
+    except json.JSONDecodeError as exc:
+        raise RecordError(origin, f"not valid JSON ({exc})") from None
+    except UnicodeDecodeError:
+        raise RecordError(origin, "not valid JSON (not UTF-8 text)") from None
+    except (ValueError, RecursionError):
+        raise RecordError(origin, "not valid JSON (malformed or nested too deeply)") from None
     if not isinstance(doc, dict):
         raise RecordError(origin, "not a decision record (expected a JSON object)")
     if doc.get("kind") not in (DECISION_KIND, BLOCKED_KIND):
@@ -214,7 +217,9 @@ def parse_record(raw: bytes, origin: str | Path) -> DecisionRecord | BlockedReco
         return _ADAPTER.validate_python(doc)
     except ValidationError as exc:
         err = exc.errors()[0]
-        loc = ".".join(str(p) for p in err["loc"]) or "(document)"
+        # The first element of a discriminated union's location is the ``kind`` tag: not a key.
+        path = err["loc"][1:] if err["loc"] and err["loc"][0] == doc.get("kind") else err["loc"]
+        loc = ".".join(str(p) for p in path) or "(document)"
         raise RecordError(origin, f"invalid record at {loc}: {err['msg']}") from None
     except (RecursionError, ValueError, TypeError, ArithmeticError) as exc:
         raise RecordError(origin, f"invalid record ({type(exc).__name__})") from None
@@ -238,19 +243,3 @@ def json_schema() -> dict[str, Any]:
 
 def schema_text() -> str:
     return json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Decision record JSON Schema")
-    parser.add_argument("--write-schema", type=Path, metavar="PATH", help="write the schema here")
-    args = parser.parse_args(argv)
-    if args.write_schema:
-        write_json_atomic(args.write_schema, schema_text())
-        print(f"wrote {args.write_schema}")
-    else:
-        print(schema_text(), end="")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

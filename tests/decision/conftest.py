@@ -1,0 +1,51 @@
+"""Fixtures of the decision tests: reference reports (estimated once per session), scratch roots."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+
+@pytest.fixture(scope="session")
+def catalog():
+    from cost.decision.pricing import default_catalog
+
+    return default_catalog(REPO)
+
+
+@pytest.fixture(scope="session")
+def report(offline_plan, catalog):
+    """``report("cutover")`` -> the CostReport of the reference what-if (cached)."""
+    from cost.estimator import estimate
+    from cost.usage import load_stack_usage
+
+    from tests.decision.helpers import NOW
+
+    cache = {}
+    whatifs = {
+        "cutover": ("cloud-dr", {"drMode": "active", "trafficTarget": "cloud"}),
+        "standby": ("cloud-dr", {}),
+        "onprem": ("onprem-prod", {}),
+    }
+
+    def _report(name: str):
+        if name not in cache:
+            stack, overrides = whatifs[name]
+            plan = offline_plan(stack, **overrides)
+            cache[name] = estimate(
+                plan, catalog, usage=load_stack_usage(REPO, stack), catalogs=catalog.infos, generated_at=NOW
+            )
+        return cache[name]
+
+    return _report
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    """An empty artefacts root (``output/artifacts/cost`` of a scratch run)."""
+    path = tmp_path / "artifacts" / "cost"
+    path.mkdir(parents=True)
+    return path
