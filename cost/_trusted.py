@@ -19,22 +19,29 @@ _set = object.__setattr__
 _FIELDS: dict[type[BaseModel], tuple[str, ...]] = {}
 
 
-def trusted(cls: type[M], values: dict[str, Any]) -> M:
+def trusted(cls: type[M], values: dict[str, Any], *, in_order: bool = False) -> M:
     """An instance of ``cls`` holding ``values`` (every field, already of the right type).
 
-    The instance dict is rebuilt in field order: serialisation follows it.
+    Serialisation follows the instance dict's order, so it is rebuilt in field order unless the
+    caller built it from :func:`template` (``in_order=True``: every field, in order).
     """
     names = _FIELDS.get(cls)
     if names is None:
         check_trustable(cls)
         names = _FIELDS[cls] = tuple(cls.model_fields)
-    ordered = {name: values[name] for name in names}
+    ordered = values if in_order else {name: values[name] for name in names}
     model = cls.__new__(cls)
     _set(model, "__dict__", ordered)
     _set(model, "__pydantic_fields_set__", set(names))
     _set(model, "__pydantic_extra__", None)
     _set(model, "__pydantic_private__", None)
     return model
+
+
+def template(cls: type[BaseModel]) -> dict[str, Any]:
+    """Every field of ``cls`` in order, set to ``None``: ``{**template, **values}`` keeps the order."""
+    check_trustable(cls)
+    return dict.fromkeys(cls.model_fields)
 
 
 def check_trustable(cls: type[BaseModel]) -> None:

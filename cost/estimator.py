@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from cost._trusted import trusted
+from cost._trusted import template, trusted
 from cost.catalog.model import CatalogInfo, PriceCatalog, PriceEntry
 from cost.errors import UsageFileError
 from cost.mappers import (
@@ -96,24 +96,17 @@ class _Side:
         self.monthly = monthly
 
 
-_COMPONENT_DEFAULTS: dict[str, Any] = {
-    "price_key": None,
-    "unit_price": None,
-    "price_unit": None,
-    "hourly_cost": None,
-    "monthly_cost": None,
-    "usage_key": None,
-    "note": None,
-}
+_COMPONENT = template(CostComponent)
+_RESOURCE = template(ResourceCost)
 
 
 def _component(**fields: Any) -> CostComponent:
     # Every value is built here from typed inputs: skip re-validation on the hot path.
-    return trusted(CostComponent, {**_COMPONENT_DEFAULTS, **fields})
+    return trusted(CostComponent, {**_COMPONENT, **fields}, in_order=True)
 
 
 def _resource(**fields: Any) -> ResourceCost:
-    return trusted(ResourceCost, fields)
+    return trusted(ResourceCost, {**_RESOURCE, **fields}, in_order=True)
 
 
 def _plain_number(value: Decimal) -> str:
@@ -136,6 +129,9 @@ class _Pricer:
         self.used: dict[str, PriceEntry] = {}
         self._entries: dict[str, PriceEntry | None] = {}
         self._priced: dict[Component, tuple[list[CostComponent], str | None]] = {}
+        self._amounts: dict[
+            tuple[str, Decimal, str], list[tuple[str | None, Decimal, Decimal, Decimal, Decimal]]
+        ] = {}
 
     def entry(self, key: str) -> PriceEntry | None:
         try:
@@ -151,6 +147,30 @@ class _Pricer:
         except KeyError:
             pass
         out = self._priced[spec] = self._price(spec)
+        return out
+
+    def amounts(
+        self, entry: PriceEntry, quantity: Decimal, unit: str
+    ) -> list[tuple[str | None, Decimal, Decimal, Decimal, Decimal]]:
+        """``(band label, quantity, unit price, hourly, monthly)`` per tier band, cached per run."""
+        key = (entry.key, quantity, unit)
+        try:
+            return self._amounts[key]
+        except KeyError:
+            pass
+        size = entry.unit_size
+        units = quantity / size if size != 1 else quantity
+        out = []
+        for label, band_units, unit_price in _bands(entry, units, unit):
+            amount = unit_price * band_units
+            if entry.period == "hour":
+                hourly, monthly = money(amount), money(amount * HOURS_PER_MONTH)
+            else:
+                hourly, monthly = money(amount / HOURS_PER_MONTH), money(amount)
+            out.append(
+                (label, band_units * size if size != 1 else band_units, unit_price, hourly, monthly)
+            )
+        self._amounts[key] = out
         return out
 
     def _price(self, spec: Component) -> tuple[list[CostComponent], str | None]:
@@ -197,22 +217,16 @@ class _Pricer:
                 )
             ], spec.price_key
         self.used[spec.price_key] = entry
-        units = spec.quantity / entry.unit_size if entry.unit_size != 1 else spec.quantity
         out: list[CostComponent] = []
-        for label, band_units, unit_price in _bands(entry, units, spec.unit):
-            amount = unit_price * band_units
-            if entry.period == "hour":
-                hourly, monthly = money(amount), money(amount * HOURS_PER_MONTH)
-            else:
-                hourly, monthly = money(amount / HOURS_PER_MONTH), money(amount)
+        for label, quantity, unit_price, hourly, monthly in self.amounts(
+            entry, spec.quantity, spec.unit
+        ):
             out.append(
                 _component(
                     **{
                         **base,
                         "name": f"{spec.name} ({label})" if label else spec.name,
-                        "quantity": band_units * entry.unit_size
-                        if entry.unit_size != 1
-                        else band_units,
+                        "quantity": quantity,
                     },
                     status="priced",
                     price_key=spec.price_key,

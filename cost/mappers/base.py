@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
@@ -21,9 +21,9 @@ from cost.plan import COMPUTED_MARKER, SECRET_MARKER
 Kind = Literal["capacity", "usage"]
 
 
-@dataclass(frozen=True, slots=True)
-class Component:
-    """One cost component a mapper declares."""
+class Component(NamedTuple):
+    """One cost component a mapper declares (a tuple: hashed and compared in C, it keys the
+    estimator's per-run cache of priced components)."""
 
     name: str
     """Stable name, variable parts in brackets: ``Compute (system pool, Standard_D2s_v5, Linux)``."""
@@ -41,8 +41,7 @@ class Component:
     model (on-prem power/amortisation); an Azure meter is never optional."""
 
 
-@dataclass(frozen=True, slots=True)
-class ResourceContext:
+class ResourceContext(NamedTuple):
     """What a mapper sees of one resource."""
 
     type: str
