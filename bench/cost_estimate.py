@@ -260,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     for _ in range(args.repeat):
         t, plan = _timed(lambda: Plan.model_validate_json(raw))
         load_s = min(load_s, t)
-        t, report = _timed(lambda: estimate(plan, catalogs, usage=usage))
+        t, report = _timed(lambda p=plan: estimate(p, catalogs, usage=usage))
         est_s = min(est_s, t)
     n = len(plan.resources)
     s = report.summary
