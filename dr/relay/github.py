@@ -93,7 +93,9 @@ class GitHubDispatcher:
         self._deadline = deadline_seconds
         self._client = client or httpx.AsyncClient(
             timeout=httpx.Timeout(deadline_seconds),
-            limits=httpx.Limits(max_connections=100, max_keepalive_connections=50),
+            # A small pool: httpcore scans every pooled connection for each queued request, so
+            # a large pool under a burst costs more CPU than it saves (see bench/relay_load.py).
+            limits=httpx.Limits(max_connections=10, max_keepalive_connections=10),
         )
         self._on_attempt = on_attempt
 
