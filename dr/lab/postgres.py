@@ -368,7 +368,7 @@ class PostgresNode:
         if result.returncode != 0 or pid is None:
             raise LocalClusterError(
                 f"could not start PostgreSQL node {self.name!r} on port {self.port}: "
-                f"{result.output.strip()}\n--- {self.logfile} (tail) ---\n{self.log_tail()}"
+                f"{result.output.strip()}\n--- {self.logfile} (tail) ---\n{scrub(self.log_tail(), self._cluster.known_secrets())}"
             )
         self._state.pid = pid
         self._cluster.save()
@@ -781,6 +781,10 @@ class LocalPostgresCluster:
     def passfile(self) -> Path:
         return self.base_dir / "pgpass"
 
+    def known_secrets(self) -> list[str]:
+        """The lab's passwords, for scrubbing command output and log excerpts."""
+        return list(self._secrets.values())
+
     def password_for(self, user: str) -> str:
         try:
             return self._secrets[user]
@@ -805,7 +809,7 @@ class LocalPostgresCluster:
         env.update(LC_ALL="C", HOME=str(self.base_dir))
         if password is not None:
             env["PGPASSWORD"] = password
-        known = [*self._secrets.values(), *([password] if password else [])]
+        known = [*self.known_secrets(), *([password] if password else [])]
         shown = [scrub(a, known) for a in argv]
         started = time.monotonic()
         try:
