@@ -489,7 +489,9 @@ def _load_file(env: Mapping[str, str]) -> NotifyFile:
     try:
         doc = yaml.safe_load(path.read_bytes()) or {}
     except OSError as exc:
-        raise NotifyConfigError(f"{ENV_CONFIG}={path}: cannot read: {exc.strerror or exc}") from None
+        raise NotifyConfigError(
+            f"{ENV_CONFIG}={path}: cannot read: {exc.strerror or exc}"
+        ) from None
     except yaml.YAMLError as exc:
         raise NotifyConfigError(f"{path}: not valid YAML: {' '.join(str(exc).split())}") from None
     try:
@@ -533,7 +535,9 @@ def notifiers_from_env(env: Mapping[str, str] | None = None) -> list[Notifier]:
             str(smtp.password_file) if smtp and smtp.password_file else None
         )
         if password and pw_file:
-            raise NotifyConfigError(f"set {ENV_SMTP_PASSWORD} or {ENV_SMTP_PASSWORD_FILE}, not both")
+            raise NotifyConfigError(
+                f"set {ENV_SMTP_PASSWORD} or {ENV_SMTP_PASSWORD_FILE}, not both"
+            )
         if pw_file:
             password = _read_secret(Path(pw_file), ENV_SMTP_PASSWORD_FILE)
         sender = env.get(ENV_SMTP_FROM) or (smtp.sender if smtp else None)
@@ -611,7 +615,12 @@ def decision_notification(outcome: DecisionOutcome, *, link: str | None = None) 
         ("max per event", money(_limit(outcome, "dr.event_cost"))),
         ("DR spend this month", money(f.dr_spend_to_date)),
         ("monthly DR budget", money(f.monthly_dr_budget)),
-        ("monthly past -> planned", f"{money(f.past_monthly)} -> {money(f.planned_monthly)}" if f.past_monthly is not None else None),
+        (
+            "monthly past -> planned",
+            f"{money(f.past_monthly)} -> {money(f.planned_monthly)}"
+            if f.past_monthly is not None
+            else None,
+        ),
         ("projected this month", money(f.projected_monthly)),
         ("monthly budget", money(f.monthly_budget)),
         ("decision record", outcome.display(outcome.record_path)),
@@ -622,7 +631,9 @@ def decision_notification(outcome: DecisionOutcome, *, link: str | None = None) 
         candidates.append(("approved by", outcome.override.approved_by))
         candidates.append(("override reason", outcome.override.reason))
     fields = tuple((k, v) for k, v in candidates if v)
-    return Notification(title=title, text=outcome.reason, severity=severity, fields=fields, link=link)
+    return Notification(
+        title=title, text=outcome.reason, severity=severity, fields=fields, link=link
+    )
 
 
 def _limit(outcome: DecisionOutcome, check_id: str) -> Any:
@@ -682,7 +693,10 @@ class WebhookReceiver:
 
         self._server = ThreadingHTTPServer((host, port), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # A short poll interval: shutdown() waits for the next poll (0.5 s by default).
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     @property
     def url(self) -> str:
@@ -750,4 +764,3 @@ __all__ = [
     "notifiers_from_env",
     "webhook_payload",
 ]
-
