@@ -109,6 +109,23 @@ def _resource(**fields: Any) -> ResourceCost:
     return trusted(ResourceCost, {**_RESOURCE, **fields}, in_order=True)
 
 
+_NO_OLD = "the plan has no old inputs for this step: the cost before the change is unknown"
+_NO_NEW = "the plan has no new inputs for this step: the cost after the change is unknown"
+
+
+def _unpriceable(note: str, key: str) -> _Side:
+    """A side that cannot be priced: one ``price-not-found`` component saying why (never a zero)."""
+    component = _component(
+        name="Unpriceable resource",
+        unit="resources",
+        quantity=Decimal(1),
+        kind="capacity",
+        status="price-not-found",
+        note=note,
+    )
+    return _Side([component], [key])
+
+
 def _plain_number(value: Decimal) -> str:
     text = format(value.normalize(), "f")
     return text
@@ -343,21 +360,7 @@ def estimate(
         try:
             specs = mapper.components(ctx)
         except UnknownInputError as exc:
-            return _Side(
-                [
-                    _component(
-                        name="Unpriceable resource",
-                        unit="resources",
-                        quantity=Decimal(1),
-                        kind="capacity",
-                        status="price-not-found",
-                        hourly_cost=None,
-                        monthly_cost=None,
-                        note=str(exc),
-                    )
-                ],
-                [f"input:{exc.path}"],
-            )
+            return _unpriceable(str(exc), f"input:{exc.path}")
         components: list[CostComponent] = []
         lost: list[str] = []
         for spec in specs:
@@ -416,13 +419,20 @@ def estimate(
         mapper_types.add(r.type)
         new = r.new_inputs
         old = r.old_inputs
-        planned = side(rule, r, new) if new is not None and r.op != "delete" else None
-        if r.op == "create" or (old is None and r.op != "same"):
-            past = None
-        elif planned is not None and (r.op == "same" or old is new or old == new):
+        planned: _Side | None = None
+        if r.op != "delete":
+            planned = (
+                side(rule, r, new) if new is not None else _unpriceable(_NO_NEW, "input:new_inputs")
+            )
+        past: _Side | None = None
+        if r.op == "create":
+            pass
+        elif planned is not None and (old is new or old == new or (old is None and r.op == "same")):
             past = planned
+        elif old is None:
+            past = _unpriceable(_NO_OLD, "input:old_inputs")
         else:
-            past = side(rule, r, old or {})
+            past = side(rule, r, old)
         lost = (planned.missing if planned else []) + (
             past.missing if past is not None and past is not planned else []
         )

@@ -173,3 +173,18 @@ def test_estimate_is_deterministic(offline_plan, catalogs, stack_usage):
     a = _estimate(plan, catalogs, stack_usage, "onprem-prod").model_dump_json()
     b = _estimate(plan, catalogs, stack_usage, "onprem-prod").model_dump_json()
     assert a == b
+
+
+def test_missing_old_inputs_flag_the_past_instead_of_guessing(catalogs):
+    """An update whose plan step lacks old inputs: past is unpriceable (flagged), not zero-filled silently."""
+    step = resource(
+        "azure-native:network:PublicIPAddress", "ip", {"sku": {"name": "Standard"}}, op="update"
+    )
+    rep = report(catalogs, step.model_copy(update={"old_inputs": None}))
+    r = rep.resources[0]
+    assert r.status == "price-not-found" and r.past_components[0].note.startswith(
+        "the plan has no old inputs"
+    )
+    assert r.monthly_cost == D("3.650000") and r.past_monthly_cost == Decimal(0)
+    assert rep.summary.missing_prices[0].price_key == "input:old_inputs"
+    assert rep.diff_total_monthly_cost == r.diff_monthly_cost
