@@ -12,9 +12,9 @@ from dr.driver import HttpHealth, RunRequest, Services, run_operation
 from dr.engines.automation import AutomationEngine
 from dr.profile import DrProfile
 from dr.trigger import cli_trigger
-from tests.driver.conftest import cutover_scenario, dr_outputs
 from tests.support.fakes import FixedGate
 from tests.support.pulumi_standin import StackState, StandInPulumi
+from tests.support.scenarios import cutover_scenario, dr_outputs
 
 
 def main() -> int:

@@ -44,7 +44,7 @@ class HealthServer:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 outer.hits += 1
                 if outer.delay:
                     threading.Event().wait(outer.delay)

@@ -1,26 +1,10 @@
-"""Fixtures for the driver: a scratch copy of the project and a stand-in pulumi CLI."""
+"""Stand-in CLI scenarios for the cloud-dr stack (recorded events chosen by config and state)."""
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
 from typing import Any
 
-import pytest
-
-from tests.conftest import REPO
-from tests.support.pulumi_standin import StackState, StandInPulumi, load_events
-
-
-@pytest.fixture
-def scratch_project(tmp_path: Path) -> Path:
-    """The Pulumi project (manifest + stacks) in a temp dir, so `config set` cannot touch the repo."""
-    project = tmp_path / "project"
-    project.mkdir()
-    shutil.copy(REPO / "Pulumi.yaml", project / "Pulumi.yaml")
-    shutil.copy(REPO / "__main__.py", project / "__main__.py")
-    shutil.copytree(REPO / "stacks", project / "stacks")
-    return project
+from tests.support.pulumi_standin import StackState, load_events
 
 
 def dr_outputs(config: dict[str, Any]) -> dict[str, Any]:
@@ -41,13 +25,3 @@ def cutover_scenario(op: str, config: dict[str, Any], state: StackState) -> tupl
     if op == "up":
         return load_events("up-cutover.jsonl" if wants_active and not is_active else "preview-noop.jsonl"), 0, ""
     return load_events("preview-noop.jsonl"), 0, ""
-
-
-@pytest.fixture
-def standin(scratch_project: Path) -> StandInPulumi:
-    return StandInPulumi(
-        scratch_project,
-        cutover_scenario,
-        stacks={"cloud-dr": StackState(outputs={"site": "cloud", "drMode": "standby", "trafficTarget": "onprem"})},
-        outputs_from_config=dr_outputs,
-    )
