@@ -27,8 +27,9 @@ from dr.cli.common import (
 if TYPE_CHECKING:
     from cost.catalog import ChainCatalog
 
-ENV_CATALOG = "HYBRIDOPS_PRICE_CATALOG"
-"""Path of a price catalog file to use instead of the shipped one (e.g. a refreshed snapshot)."""
+ENV_CATALOG = (
+    "HYBRIDOPS_PRICE_CATALOG"  # same as cost.sources.ENV_CATALOG (not imported: --help speed)
+)
 
 CatalogOption = Annotated[
     Path | None,
@@ -76,23 +77,10 @@ def _default_run_id(now: datetime) -> str:
 
 
 def load_catalogs(project: Path, explicit: Path | None) -> ChainCatalog:
-    """The Azure catalog (``--catalog``, ``$HYBRIDOPS_PRICE_CATALOG`` or shipped) and the on-prem model."""
-    from cost.catalog import ChainCatalog, LocalCatalog
-    from cost.errors import OnPremModelError
-    from cost.onprem import ONPREM_MODEL_FILE, OnPremCatalog
+    """See :func:`cost.sources.load_catalogs` (imported lazily: ``--help`` stays fast)."""
+    from cost.sources import load_catalogs as load
 
-    path = explicit or (Path(os.environ[ENV_CATALOG]) if os.environ.get(ENV_CATALOG) else None)
-    azure = LocalCatalog.load(path)
-    model_path = project / ONPREM_MODEL_FILE
-    if not model_path.is_file():
-        return ChainCatalog(azure)
-    onprem = OnPremCatalog.load(model_path, display=str(ONPREM_MODEL_FILE))
-    if onprem.info.currency != azure.info.currency:
-        raise OnPremModelError(
-            f"{ONPREM_MODEL_FILE}: currency {onprem.info.currency} differs from the price catalog's "
-            f"{azure.info.currency}"
-        )
-    return ChainCatalog(azure, onprem)
+    return load(project, explicit)
 
 
 def register(app: typer.Typer) -> None:

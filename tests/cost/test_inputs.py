@@ -9,7 +9,7 @@ import pytest
 from cost.errors import OnPremModelError, UsageFileError
 from cost.onprem import OnPremCatalog
 from cost.usage import load_stack_usage, load_usage
-from dr.cli.cost import load_catalogs
+from cost.sources import load_catalogs
 from tests.cost.conftest import REPO
 
 
