@@ -39,7 +39,9 @@ def register(app: typer.Typer) -> None:
         if info.name == "cost" and info.typer_instance is not None:
             info.typer_instance.command("decide")(decide_command)
             return
-    raise RuntimeError("register dr.cli.cost before dr.cli.decide: `cost decide` needs the cost sub-app")
+    raise RuntimeError(
+        "register dr.cli.cost before dr.cli.decide: `cost decide` needs the cost sub-app"
+    )
 
 
 def decide_command(
@@ -49,34 +51,57 @@ def decide_command(
     ],
     artefacts: Annotated[
         Path | None,
-        typer.Option("--artefacts", help="Root of cost artefacts and records (default: <project>/output/artifacts/cost)."),
+        typer.Option(
+            "--artefacts",
+            help="Root of cost artefacts and records (default: <project>/output/artifacts/cost).",
+        ),
     ] = None,
     policy: Annotated[
-        Path | None, typer.Option("--policy", help="Budget policy file (default: stacks/budget-policy.yaml).")
+        Path | None,
+        typer.Option("--policy", help="Budget policy file (default: stacks/budget-policy.yaml)."),
     ] = None,
     estimate: Annotated[
         Path | None,
-        typer.Option("--estimate", help="A cost artefact or `cost estimate --format json` output to judge."),
+        typer.Option(
+            "--estimate", help="A cost artefact or `cost estimate --format json` output to judge."
+        ),
     ] = None,
     offline: OfflineOption = False,
     set_: SetOption = None,
     approved_by: Annotated[
-        str | None, typer.Option("--approved-by", help="Who approves a warn, or breaks glass on a block (with --reason).")
+        str | None,
+        typer.Option(
+            "--approved-by", help="Who approves a warn, or breaks glass on a block (with --reason)."
+        ),
     ] = None,
-    reason: Annotated[str | None, typer.Option("--reason", help="Why (recorded with --approved-by).")] = None,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Why (recorded with --approved-by).")
+    ] = None,
     json_: JsonOption = False,
-    run_id: Annotated[str | None, typer.Option("--run-id", help="Run id of the records (default: time + random).")] = None,
+    run_id: Annotated[
+        str | None, typer.Option("--run-id", help="Run id of the records (default: time + random).")
+    ] = None,
     component: Annotated[
-        str | None, typer.Option("--component", help="Artefact directory (default: the stack name).")
+        str | None,
+        typer.Option("--component", help="Artefact directory (default: the stack name)."),
     ] = None,
     drill: Annotated[
-        bool, typer.Option("--drill", help="A rehearsal: judged like the real scenario, never counted as DR spend.")
+        bool,
+        typer.Option(
+            "--drill", help="A rehearsal: judged like the real scenario, never counted as DR spend."
+        ),
     ] = False,
     severity: Annotated[
-        str | None, typer.Option("--severity", help="Severity of the triggering alert (break-glass may depend on it).")
+        str | None,
+        typer.Option(
+            "--severity", help="Severity of the triggering alert (break-glass may depend on it)."
+        ),
     ] = None,
     notify: Annotated[
-        bool, typer.Option("--notify/--no-notify", help="Notify the configured channels on a block or break-glass.")
+        bool,
+        typer.Option(
+            "--notify/--no-notify", help="Notify the configured channels on a block or break-glass."
+        ),
     ] = True,
     project: ProjectDirOption = None,
 ) -> None:
@@ -91,9 +116,13 @@ def decide_command(
     if scenario not in SCENARIOS:
         raise DecisionUsageError(f"--scenario {scenario!r}: expected one of {', '.join(SCENARIOS)}")
     if estimate is not None and offline:
-        raise DecisionUsageError("--estimate and --offline exclude each other: judge a file, or plan now")
+        raise DecisionUsageError(
+            "--estimate and --offline exclude each other: judge a file, or plan now"
+        )
     if set_ and not offline:
-        raise DecisionUsageError("--set needs --offline (it changes the what-if the offline engine plans)")
+        raise DecisionUsageError(
+            "--set needs --offline (it changes the what-if the offline engine plans)"
+        )
     if bool((approved_by or "").strip()) != bool((reason or "").strip()):
         raise DecisionUsageError("--approved-by and --reason go together (who approved, and why)")
     if run_id is not None:
@@ -167,7 +196,9 @@ def _what_if(root: Path, stack: str, scenario: str, items: list[str]) -> Plan:
 
 def _notify(outcome: DecisionOutcome) -> list[Delivery]:
     if outcome.decision != "block" and not (
-        outcome.override is not None and outcome.override.kind == "break-glass" and outcome.decision == "allow"
+        outcome.override is not None
+        and outcome.override.kind == "break-glass"
+        and outcome.decision == "allow"
     ):
         return []
     from dr.errors import ConfigError
@@ -207,7 +238,12 @@ def _print(outcome: DecisionOutcome, deliveries: list[Delivery]) -> None:
         + f": {escape(outcome.reason)}"
     )
     f = outcome.figures
-    if f.currency and f.past_monthly is not None and f.planned_monthly is not None and f.diff_monthly is not None:
+    if (
+        f.currency
+        and f.past_monthly is not None
+        and f.planned_monthly is not None
+        and f.diff_monthly is not None
+    ):
         line = (
             f"monthly {format_money(f.past_monthly, f.currency)} -> {format_money(f.planned_monthly, f.currency)} "
             f"({format_diff(f.diff_monthly, f.currency)})"
@@ -231,5 +267,7 @@ def _print(outcome: DecisionOutcome, deliveries: list[Delivery]) -> None:
     if outcome.blocked_path is not None:
         console.print(f"blocked: {outcome.display(outcome.blocked_path)}")
     for d in deliveries:
-        console.print(f"notified via {d.channel}" if d.delivered else f"notification via {d.channel} FAILED")
+        console.print(
+            f"notified via {d.channel}" if d.delivered else f"notification via {d.channel} FAILED"
+        )
     sys.stdout.flush()

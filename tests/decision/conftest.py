@@ -21,7 +21,6 @@ def report(offline_plan, catalog):
     """``report("cutover")`` -> the CostReport of the reference what-if (cached)."""
     from cost.estimator import estimate
     from cost.usage import load_stack_usage
-
     from tests.decision.helpers import NOW
 
     cache = {}
@@ -36,7 +35,11 @@ def report(offline_plan, catalog):
             stack, overrides = whatifs[name]
             plan = offline_plan(stack, **overrides)
             cache[name] = estimate(
-                plan, catalog, usage=load_stack_usage(REPO, stack), catalogs=catalog.infos, generated_at=NOW
+                plan,
+                catalog,
+                usage=load_stack_usage(REPO, stack),
+                catalogs=catalog.infos,
+                generated_at=NOW,
             )
         return cache[name]
 

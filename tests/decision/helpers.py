@@ -72,7 +72,11 @@ def entry(**over: Any) -> dict[str, Any]:
         "max_artefact_age_hours": 24,
         "change": {"max_monthly_increase": 150, "max_monthly_increase_pct": 25},
         "dr": {"max_event_cost": 150, "monthly_dr_budget": 300, "expected_event_hours": None},
-        "break_glass": {"allowed": True, "scenarios": ["cutover", "failback", "burst"], "severities": []},
+        "break_glass": {
+            "allowed": True,
+            "scenarios": ["cutover", "failback", "burst"],
+            "severities": [],
+        },
     }
     for key, value in over.items():
         if isinstance(value, dict) and isinstance(data.get(key), dict):

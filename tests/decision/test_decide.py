@@ -142,7 +142,9 @@ def test_warn_ratio_is_exact_at_the_boundary():
     at = decide(facts(), policy(monthly_budget=str(budget), warn_ratio=0.5), ledger(), ctx())
     assert at.check("budget.warn_ratio").limit == projected
     assert (at.decision, status(at, "budget.warn_ratio")) == ("warn", "failed")
-    under = decide(facts(), policy(monthly_budget=str(budget + 2 * Q), warn_ratio=0.5), ledger(), ctx())
+    under = decide(
+        facts(), policy(monthly_budget=str(budget + 2 * Q), warn_ratio=0.5), ledger(), ctx()
+    )
     assert (under.decision, status(under, "budget.warn_ratio")) == ("allow", "passed")
 
 
@@ -195,7 +197,9 @@ def test_dr_checks_are_skipped_for_changes_and_change_checks_for_dr():
     dr = decide(facts(), policy(), ledger(), ctx("cutover"))
     assert status(dr, "change.max_increase_abs") == "skipped"
     ch = decide(facts(), policy(monthly_budget=10000, change={"max_monthly_increase": 1000, "max_monthly_increase_pct": 100}), ledger(), ctx("change"))  # fmt: skip
-    assert [status(ch, i) for i in ("dr.event_duration", "dr.event_cost", "dr.monthly_budget")] == ["skipped"] * 3
+    assert [status(ch, i) for i in ("dr.event_duration", "dr.event_cost", "dr.monthly_budget")] == [
+        "skipped"
+    ] * 3
 
 
 # -- artefact.* and estimate.*: no silent allow
@@ -203,15 +207,27 @@ def test_dr_checks_are_skipped_for_changes_and_change_checks_for_dr():
 
 @pytest.mark.parametrize(
     ("problem", "failed"),
-    [("missing", "artefact.present"), ("unreadable", "artefact.readable"), ("newer-schema", "artefact.schema")],
+    [
+        ("missing", "artefact.present"),
+        ("unreadable", "artefact.readable"),
+        ("newer-schema", "artefact.schema"),
+    ],
 )
 def test_no_usable_estimate_warns_with_the_reason(problem, failed):
     reason = f"the artefact is {problem}"
-    d = decide(EstimateUnavailable(problem=problem, reason=reason, origin="x.json"), policy(), ledger(), ctx())
+    d = decide(
+        EstimateUnavailable(problem=problem, reason=reason, origin="x.json"),
+        policy(),
+        ledger(),
+        ctx(),
+    )
     assert d.decision == "warn"
     assert d.check(failed).status == "failed" and d.check(failed).reason == reason
     assert reason in d.reason
-    assert all(d.check(i).status == "skipped" for i in ("budget.monthly", "dr.event_cost", "artefact.fresh"))
+    assert all(
+        d.check(i).status == "skipped"
+        for i in ("budget.monthly", "dr.event_cost", "artefact.fresh")
+    )
     assert d.figures.event_cost is None
 
 
@@ -219,13 +235,22 @@ def test_freshness_is_exact_at_the_age_limit():
     """An estimate exactly max_artefact_age_hours old is fresh; a microsecond more is stale (warn)."""
     at = decide(facts(created_at=NOW - timedelta(hours=24)), policy(), ledger(), ctx())
     assert (at.decision, status(at, "artefact.fresh")) == ("allow", "passed")
-    stale = decide(facts(created_at=NOW - timedelta(hours=24, microseconds=1)), policy(), ledger(), ctx())
+    stale = decide(
+        facts(created_at=NOW - timedelta(hours=24, microseconds=1)), policy(), ledger(), ctx()
+    )
     assert (stale.decision, status(stale, "artefact.fresh")) == ("warn", "failed")
-    assert stale.check("artefact.fresh").reason.startswith("estimate is stale: 24 h old, limit 24 h")
+    assert stale.check("artefact.fresh").reason.startswith(
+        "estimate is stale: 24 h old, limit 24 h"
+    )
 
 
 def test_fractional_age_limit():
-    d = decide(facts(created_at=NOW - timedelta(minutes=31)), policy(max_artefact_age_hours=0.5), ledger(), ctx())
+    d = decide(
+        facts(created_at=NOW - timedelta(minutes=31)),
+        policy(max_artefact_age_hours=0.5),
+        ledger(),
+        ctx(),
+    )
     assert status(d, "artefact.fresh") == "failed"
     assert "0.52 h old" in d.check("artefact.fresh").reason
 
@@ -247,7 +272,10 @@ def test_an_estimate_of_another_stack_says_nothing():
 def test_another_currency_cannot_be_compared():
     d = decide(facts(currency="EUR"), policy(), ledger(), ctx())
     assert d.decision == "warn"
-    assert d.check("estimate.currency").reason == "estimate is in EUR, the policy in USD: not comparable"
+    assert (
+        d.check("estimate.currency").reason
+        == "estimate is in EUR, the policy in USD: not comparable"
+    )
 
 
 def test_unpriced_resources_warn_but_a_lower_bound_over_the_limit_still_blocks():
@@ -279,13 +307,20 @@ def test_shadowing_unreadable_artefact_warns():
 def test_no_budget_entry_warns():
     d = decide(facts(stack="other"), policy(), ledger(), ctx(stack="other", component="other"))
     assert d.decision == "warn"
-    assert d.check("policy.entry").reason == "no budget entry for 'other': the cost cannot be judged"
+    assert (
+        d.check("policy.entry").reason == "no budget entry for 'other': the cost cannot be judged"
+    )
     assert status(d, "artefact.fresh") == "skipped"
 
 
 def test_component_entry_wins_then_stack_then_default():
-    p = policy({"cloud-dr": entry(), "cloud-dr/burst": entry(dr={"max_event_cost": 1}), "*": entry()})
-    assert decide(facts(), p, ledger(), ctx("burst", component="burst")).policy_entry == "cloud-dr/burst"
+    p = policy(
+        {"cloud-dr": entry(), "cloud-dr/burst": entry(dr={"max_event_cost": 1}), "*": entry()}
+    )
+    assert (
+        decide(facts(), p, ledger(), ctx("burst", component="burst")).policy_entry
+        == "cloud-dr/burst"
+    )
     assert decide(facts(), p, ledger(), ctx("cutover")).policy_entry == "cloud-dr"
     other = decide(facts(stack="x"), p, ledger(), ctx(stack="x", component="x"))
     assert other.policy_entry == "*"
@@ -297,7 +332,9 @@ def test_incomplete_ledger_warns():
     assert d.check("ledger.complete").reason == (
         "spend of 2026-11 may be understated: 1 unreadable decision record(s): decision-a.json: not valid JSON"
     )
-    event = LedgerEvent(run_id="a", scenario="cutover", decided_at=NOW, event_cost=None, record_path="p")
+    event = LedgerEvent(
+        run_id="a", scenario="cutover", decided_at=NOW, event_cost=None, record_path="p"
+    )
     d2 = decide(facts(), policy(), ledger(events=[event], unknown_cost_events=1), ctx())
     assert "1 allowed event(s) of unknown cost" in d2.check("ledger.complete").reason
 
@@ -308,10 +345,15 @@ def test_incomplete_ledger_warns():
 def test_failback_is_never_blocked_on_cost():
     d = decide(failback_facts(), policy(monthly_budget=1), ledger("1000"), ctx("failback"))
     assert d.decision == "warn"
-    assert d.check("budget.monthly").status == "failed" and d.check("budget.monthly").effect == "warn"
+    assert (
+        d.check("budget.monthly").status == "failed" and d.check("budget.monthly").effect == "warn"
+    )
     assert d.figures.event_cost == EVENT_COST  # the event being closed, shown
     assert d.check("dr.event_cost").status == "skipped"
-    assert d.check("dr.event_cost").reason == "a failback ends the event: its cost ($35.91 for the event) was judged at cutover"
+    assert (
+        d.check("dr.event_cost").reason
+        == "a failback ends the event: its cost ($35.91 for the event) was judged at cutover"
+    )
     assert status(d, "failback.lowers_cost") == "passed"
 
 
@@ -341,7 +383,12 @@ def test_a_drill_is_judged_like_the_real_scenario():
 
 
 def test_approval_turns_a_warn_into_an_allow_and_is_recorded():
-    d = decide(facts(expected_hours=None), policy(), ledger(), ctx(approved_by="alice", override_reason="P1 outage"))
+    d = decide(
+        facts(expected_hours=None),
+        policy(),
+        ledger(),
+        ctx(approved_by="alice", override_reason="P1 outage"),
+    )
     assert (d.decision, d.original_decision) == ("allow", "warn")
     assert d.override is not None and d.override.kind == "approval"
     assert (d.override.approved_by, d.override.reason) == ("alice", "P1 outage")
@@ -350,7 +397,12 @@ def test_approval_turns_a_warn_into_an_allow_and_is_recorded():
 
 
 def test_break_glass_turns_a_block_into_an_allow_where_permitted():
-    d = decide(facts(), policy(dr={"max_event_cost": 10}), ledger(), ctx(approved_by="bob", override_reason="site down"))
+    d = decide(
+        facts(),
+        policy(dr={"max_event_cost": 10}),
+        ledger(),
+        ctx(approved_by="bob", override_reason="site down"),
+    )
     assert (d.decision, d.original_decision) == ("allow", "block")
     assert d.override is not None and d.override.kind == "break-glass" and d.override.permitted
     assert status(d, "override.break_glass") == "passed"
@@ -366,9 +418,16 @@ def test_break_glass_turns_a_block_into_an_allow_where_permitted():
          "the policy permits break-glass only at severity critical (this request: warning)"),
     ],
 )  # fmt: skip
-def test_break_glass_is_refused_where_the_policy_does_not_permit_it(break_glass, scenario, severity, why):
+def test_break_glass_is_refused_where_the_policy_does_not_permit_it(
+    break_glass, scenario, severity, why
+):
     p = policy(dr={"max_event_cost": 10}, break_glass=break_glass)
-    d = decide(facts(), p, ledger(), ctx(scenario, severity=severity, approved_by="bob", override_reason="x"))
+    d = decide(
+        facts(),
+        p,
+        ledger(),
+        ctx(scenario, severity=severity, approved_by="bob", override_reason="x"),
+    )
     assert (d.decision, d.original_decision) == ("block", "block")
     assert d.override is not None and not d.override.permitted and d.override.detail == why
     assert d.check("override.break_glass").status == "failed"
@@ -377,7 +436,9 @@ def test_break_glass_is_refused_where_the_policy_does_not_permit_it(break_glass,
 
 def test_break_glass_at_a_permitted_severity():
     p = policy(dr={"max_event_cost": 10}, break_glass={"severities": ["critical"]})
-    d = decide(facts(), p, ledger(), ctx(severity="critical", approved_by="bob", override_reason="x"))
+    d = decide(
+        facts(), p, ledger(), ctx(severity="critical", approved_by="bob", override_reason="x")
+    )
     assert d.decision == "allow"
 
 

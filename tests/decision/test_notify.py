@@ -45,7 +45,7 @@ class Inbox:
     def __init__(self) -> None:
         self.messages: list[Any] = []
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+    async def handle_DATA(self, server, session, envelope):  # aiosmtpd's hook name
         self.messages.append(envelope)
         return "250 OK"
 
@@ -171,7 +171,14 @@ def test_email_starttls_required_by_default(smtp_server):
 
 def test_no_clear_text_password_to_a_remote_host():
     with pytest.raises(NotifyConfigError, match="refusing to send the SMTP password in clear text"):
-        SmtpNotifier("smtp.example.net", sender="a@x", recipients=["b@x"], user="u", password="p4ss-word", starttls=False)
+        SmtpNotifier(
+            "smtp.example.net",
+            sender="a@x",
+            recipients=["b@x"],
+            user="u",
+            password="p4ss-word",
+            starttls=False,
+        )
 
 
 def test_config_from_env_and_files(tmp_path: Path, receiver: WebhookReceiver, smtp_server):
@@ -202,7 +209,9 @@ def test_config_file(tmp_path: Path, receiver: WebhookReceiver):
         f"webhook:\n  url_file: {tmp_path / 'url'}\n  timeout_s: 3\n"
         "smtp:\n  host: 127.0.0.1\n  port: 2525\n  from: a@x\n  to: [b@x]\n  starttls: false\n"
     )
-    notifiers = notifiers_from_env({"HYBRIDOPS_NOTIFY_CONFIG": str(conf), "HYBRIDOPS_SMTP_PORT": "2526"})
+    notifiers = notifiers_from_env(
+        {"HYBRIDOPS_NOTIFY_CONFIG": str(conf), "HYBRIDOPS_SMTP_PORT": "2526"}
+    )
     web, mail = notifiers
     assert isinstance(web, WebhookNotifier) and web.timeout == 3
     assert isinstance(mail, SmtpNotifier) and mail.port == 2526  # the variable wins
@@ -254,5 +263,7 @@ def test_transport_injection_for_unit_use():
         seen.append(request)
         return httpx.Response(204)
 
-    WebhookNotifier("https://hooks.example/x/" + TOKEN, transport=httpx.MockTransport(handler)).notify(MESSAGE)
+    WebhookNotifier(
+        "https://hooks.example/x/" + TOKEN, transport=httpx.MockTransport(handler)
+    ).notify(MESSAGE)
     assert len(seen) == 1

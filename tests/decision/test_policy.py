@@ -73,4 +73,8 @@ def test_missing_policy_file_is_an_error_naming_it(tmp_path: Path):
 def test_break_glass_defaults_are_closed():
     p = parse_policy(GOOD.encode(), "p.yaml").policy
     bg = p.budgets["s"].break_glass
-    assert bg.allowed is False and bg.scenarios == ["cutover", "failback", "burst"] and bg.severities == []
+    assert (
+        bg.allowed is False
+        and bg.scenarios == ["cutover", "failback", "burst"]
+        and bg.severities == []
+    )

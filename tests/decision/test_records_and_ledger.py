@@ -89,7 +89,10 @@ def test_newer_record_version_is_refused_with_a_clear_message():
 @pytest.mark.parametrize(
     ("raw", "reason"),
     [
-        (b"{", "not valid JSON (Expecting property name enclosed in double quotes: line 1 column 2 (char 1))"),
+        (
+            b"{",
+            "not valid JSON (Expecting property name enclosed in double quotes: line 1 column 2 (char 1))",
+        ),
         (b"\xff\xfe\x00", "not valid JSON (not UTF-8 text)"),
         (b"[]", "not a decision record (expected a JSON object)"),
         (b'{"kind": "hybridops.cost-run"}', "not a decision record (kind is 'hybridops.cost-run')"),
@@ -104,7 +107,10 @@ def test_unreadable_records_say_why(raw, reason):
 
 def test_schema_is_one_file_for_both_kinds():
     schema = json_schema()
-    assert {d["$ref"] for d in schema["oneOf"]} == {"#/$defs/DecisionRecord", "#/$defs/BlockedRecord"}
+    assert {d["$ref"] for d in schema["oneOf"]} == {
+        "#/$defs/DecisionRecord",
+        "#/$defs/BlockedRecord",
+    }
 
 
 # -- ledger
@@ -116,7 +122,10 @@ def write(root: Path, record: DecisionRecord) -> Path:
 
 def test_month_bounds_roll_over_the_year():
     start, end = month_bounds(NOW.replace(month=12, day=31))
-    assert (start.isoformat(), end.isoformat()) == ("2026-12-01T00:00:00+00:00", "2027-01-01T00:00:00+00:00")
+    assert (start.isoformat(), end.isoformat()) == (
+        "2026-12-01T00:00:00+00:00",
+        "2027-01-01T00:00:00+00:00",
+    )
 
 
 def test_ledger_counts_allowed_events_of_this_month_only(root: Path):
@@ -153,7 +162,9 @@ def test_ledger_reports_corrupt_records_of_this_month_and_ignores_old_ones(root:
     os.utime(old, (long_ago, long_ago))
     os.utime(folder / "decision-bad.json", (NOW.timestamp(), NOW.timestamp()))
     led = read_ledger(root, "cloud-dr", stack="cloud-dr", now=NOW, display_root="out")
-    assert led.problems == ["out/cloud-dr/decision-bad.json: not valid JSON (Expecting value: line 1 column 1 (char 0))"]
+    assert led.problems == [
+        "out/cloud-dr/decision-bad.json: not valid JSON (Expecting value: line 1 column 1 (char 0))"
+    ]
     assert led.ignored == 1
 
 
@@ -183,7 +194,9 @@ def test_ledger_of_a_missing_directory_is_empty(root: Path):
 
 
 def artefact(report, root: Path, run_id: str, *, created_at=NOW, purpose="dr-cutover", stack=None):
-    a = from_report(report, run_id=run_id, purpose=purpose, component="cloud-dr", created_at=created_at)
+    a = from_report(
+        report, run_id=run_id, purpose=purpose, component="cloud-dr", created_at=created_at
+    )
     if stack:
         a = a.model_copy(update={"stack": stack})
     return write_artefact(a, root)
@@ -193,7 +206,9 @@ def test_latest_artefact_by_created_at_for_the_scenario(root: Path, report):
     artefact(report("cutover"), root, "old", created_at=NOW - timedelta(hours=2))
     artefact(report("cutover"), root, "new", created_at=NOW - timedelta(hours=1))
     artefact(report("cutover"), root, "pr", created_at=NOW, purpose="pr-check")
-    found = latest_evidence(root, "cloud-dr", stack="cloud-dr", scenario="cutover", drill=False, display_root="r")
+    found = latest_evidence(
+        root, "cloud-dr", stack="cloud-dr", scenario="cutover", drill=False, display_root="r"
+    )
     assert isinstance(found, EstimateFacts)
     assert (found.artefact_run_id, found.artefact_path) == ("new", "r/cloud-dr/cost-run-new.json")
     change = latest_evidence(root, "cloud-dr", stack="cloud-dr", scenario="change", drill=False)
@@ -205,9 +220,13 @@ def test_a_newer_corrupt_artefact_shadows_the_latest_readable_one(root: Path, re
     bad = path.parent / "cost-run-zzz.json"
     bad.write_bytes(b'{"kind": "hybridops.cost-run", "schema_version": 1')
     os.utime(bad, (NOW.timestamp(), NOW.timestamp()))
-    found = latest_evidence(root, "cloud-dr", stack="cloud-dr", scenario="cutover", drill=False, display_root="r")
+    found = latest_evidence(
+        root, "cloud-dr", stack="cloud-dr", scenario="cutover", drill=False, display_root="r"
+    )
     assert isinstance(found, EstimateFacts) and found.artefact_run_id == "good"
-    assert found.shadowed_by == ["r/cloud-dr/cost-run-zzz.json: not valid JSON (Expecting ',' delimiter: line 1 column 51 (char 50))"]
+    assert found.shadowed_by == [
+        "r/cloud-dr/cost-run-zzz.json: not valid JSON (Expecting ',' delimiter: line 1 column 51 (char 50))"
+    ]
     # an older corrupt file does not shadow
     long_ago = (NOW - timedelta(days=3)).timestamp()
     os.utime(bad, (long_ago, long_ago))
@@ -219,7 +238,9 @@ def test_only_corrupt_or_newer_artefacts_are_the_reason(root: Path, report):
     folder = root / "cloud-dr"
     folder.mkdir()
     (folder / "cost-run-x.json").write_text("not json")
-    found = latest_evidence(root, "cloud-dr", stack="cloud-dr", scenario="cutover", drill=False, display_root="r")
+    found = latest_evidence(
+        root, "cloud-dr", stack="cloud-dr", scenario="cutover", drill=False, display_root="r"
+    )
     assert isinstance(found, EstimateUnavailable) and found.problem == "unreadable"
     assert found.reason.startswith("r/cloud-dr/cost-run-x.json: not valid JSON")
     doc = json.loads(dumps_artefact(report("cutover")))
@@ -227,7 +248,10 @@ def test_only_corrupt_or_newer_artefacts_are_the_reason(root: Path, report):
     (folder / "cost-run-x.json").write_text(json.dumps(doc))
     newer = latest_evidence(root, "cloud-dr", stack="cloud-dr", scenario="cutover", drill=False)
     assert isinstance(newer, EstimateUnavailable) and newer.problem == "newer-schema"
-    assert "schema_version 99 is newer than this hybridops reads (1); upgrade hybridops" in newer.reason
+    assert (
+        "schema_version 99 is newer than this hybridops reads (1); upgrade hybridops"
+        in newer.reason
+    )
 
 
 def dumps_artefact(rep) -> str:
@@ -237,19 +261,25 @@ def dumps_artefact(rep) -> str:
 
 
 def test_missing_artefacts_say_how_to_make_one(root: Path, report):
-    none = latest_evidence(root, "cloud-dr", stack="cloud-dr", scenario="cutover", drill=False, display_root="r")
+    none = latest_evidence(
+        root, "cloud-dr", stack="cloud-dr", scenario="cutover", drill=False, display_root="r"
+    )
     assert isinstance(none, EstimateUnavailable) and none.problem == "missing"
     assert none.reason == (
         "no cost artefacts under r/cloud-dr (estimate first, e.g. `hybridops cost estimate --stack cloud-dr "
         "--write --purpose dr-cutover`, or use --offline)"
     )
     artefact(report("cutover"), root, "pr", purpose="pr-check")
-    other = latest_evidence(root, "cloud-dr", stack="cloud-dr", scenario="cutover", drill=False, display_root="r")
+    other = latest_evidence(
+        root, "cloud-dr", stack="cloud-dr", scenario="cutover", drill=False, display_root="r"
+    )
     assert isinstance(other, EstimateUnavailable)
     assert other.reason == (
         "no cost artefact of purpose dr-cutover for stack 'cloud-dr' under r/cloud-dr (1 of other stacks or purposes)"
     )
-    drill = latest_evidence(root, "cloud-dr", stack="cloud-dr", scenario="cutover", drill=True, display_root="r")
+    drill = latest_evidence(
+        root, "cloud-dr", stack="cloud-dr", scenario="cutover", drill=True, display_root="r"
+    )
     assert isinstance(drill, EstimateUnavailable) and "purpose dr-cutover or drill" in drill.reason
 
 

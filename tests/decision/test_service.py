@@ -32,7 +32,14 @@ def cutover_plan(offline_plan):
 def run(plan, root: Path, run_id: str = "run-1", **kw):
     kw.setdefault("now", NOW)
     kw.setdefault("scenario", "cutover")
-    return evaluate(plan, stack=kw.pop("stack", "cloud-dr"), project_dir=REPO, artefacts_root=root, run_id=run_id, **kw)
+    return evaluate(
+        plan,
+        stack=kw.pop("stack", "cloud-dr"),
+        project_dir=REPO,
+        artefacts_root=root,
+        run_id=run_id,
+        **kw,
+    )
 
 
 def valid(path: Path) -> dict:
@@ -47,7 +54,10 @@ def test_shipped_policy_allows_a_cutover_of_cloud_dr(cutover_plan, root: Path, c
     assert out.decision == "allow", out.reason
     assert out.figures.event_cost == EVENT_COST
     assert out.figures.currency == "USD"
-    assert (out.figures.past_monthly, out.figures.planned_monthly) == (Decimal("635.810000"), Decimal("1115.780000"))
+    assert (out.figures.past_monthly, out.figures.planned_monthly) == (
+        Decimal("635.810000"),
+        Decimal("1115.780000"),
+    )
     # the artefact of this run, with the scenario's purpose, beside the record
     assert out.artefact_path == root / "cloud-dr" / "cost-run-run-1.json"
     art = load_artefact(out.artefact_path)
@@ -64,7 +74,10 @@ def test_outcome_fits_the_driver_records(cutover_plan, root: Path, catalog):
     """decision_ref() and cost_figures() build dr.records' DecisionRef and CostFigures as they are."""
     out = run(cutover_plan, root, catalog=catalog)
     ref = DecisionRef(**out.decision_ref())
-    assert (ref.decision, ref.record_path) == ("allow", str(root / "cloud-dr" / "decision-run-1.json"))
+    assert (ref.decision, ref.record_path) == (
+        "allow",
+        str(root / "cloud-dr" / "decision-run-1.json"),
+    )
     figures = CostFigures(**out.cost_figures())
     assert (figures.event_cost, figures.diff_monthly) == ("35.909664", "479.970000")
 
@@ -81,14 +94,26 @@ def test_tightened_policy_blocks_and_writes_the_blocked_record(cutover_plan, roo
     assert blocked.reason == out.reason
     assert [c.id for c in blocked.failed_checks] == ["dr.event_cost"]
     assert blocked.break_glass.permitted is True
-    assert blocked.break_glass.detail == "re-run with --approved-by WHO --reason TEXT to allow (recorded)"
+    assert (
+        blocked.break_glass.detail
+        == "re-run with --approved-by WHO --reason TEXT to allow (recorded)"
+    )
     assert blocked.decision_record == str(out.record_path)
     record = load_record(out.record_path)
     assert isinstance(record, DecisionRecord) and record.blocked_record == str(out.blocked_path)
 
 
-def test_break_glass_is_recorded_with_who_why_and_the_original_decision(cutover_plan, root: Path, catalog):
-    out = run(cutover_plan, root, policy_path=TIGHT, catalog=catalog, approved_by="alice", override_reason="P1: on-prem down")
+def test_break_glass_is_recorded_with_who_why_and_the_original_decision(
+    cutover_plan, root: Path, catalog
+):
+    out = run(
+        cutover_plan,
+        root,
+        policy_path=TIGHT,
+        catalog=catalog,
+        approved_by="alice",
+        override_reason="P1: on-prem down",
+    )
     assert (out.decision, out.original_decision) == ("allow", "block")
     doc = valid(out.record_path)
     assert doc["override"] == {
@@ -107,7 +132,9 @@ def test_a_rerun_of_the_same_run_keeps_the_earlier_attempt(cutover_plan, root: P
     assert [(p.decision, p.artefact_path) for p in second.record.previous_attempts] == [
         ("block", first.record.estimate.artefact_path)
     ]
-    assert first.blocked_path is not None and first.blocked_path.exists()  # the block stays on record
+    assert (
+        first.blocked_path is not None and first.blocked_path.exists()
+    )  # the block stays on record
 
 
 def test_the_ledger_charges_earlier_events_of_the_month(cutover_plan, root: Path, catalog):
