@@ -290,7 +290,6 @@ def _join(*parts: str | None) -> str | None:
 class _UsageResolver:
     def __init__(self, usage: LoadedUsage) -> None:
         self.usage = usage
-        self.used_names: set[str] = set()
         self._cache: dict[tuple[str, str, str], BaseModel | None] = {}
 
     def for_resource(self, mapper: Mapper, r: PlannedResource) -> BaseModel | None:
@@ -303,8 +302,6 @@ class _UsageResolver:
         except KeyError:
             pass
         values, where = self.usage.data.for_resource(r.type, r.name, r.urn)
-        if where and where.startswith("resource_usage."):
-            self.used_names.add(where.removeprefix("resource_usage."))
         try:
             parsed: BaseModel | None = model.model_validate(values) if values else None
         except ValidationError as exc:
