@@ -33,13 +33,10 @@ def _root() -> None:
 
 
 def _register() -> None:
-    from dr.cli import plan
+    from dr.cli import cost, decide, dr, plan, relay
 
-    plan.register(app)
-    __import__("dr.cli.cost", fromlist=["register"]).register(app)
-    __import__("dr.cli.decide", fromlist=["register"]).register(app)
-    __import__("dr.cli.relay", fromlist=["register"]).register(app)
-
+    for module in (plan, cost, decide, dr, relay):  # decide attaches to the cost sub-app: after cost
+        module.register(app)
 
 _register()
 
