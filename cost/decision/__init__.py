@@ -18,7 +18,7 @@ from cost.decision.model import (
     Verdict,
 )
 from cost.decision.policy import SCENARIOS, BudgetPolicy, Scenario, load_policy
-from cost.decision.service import DecisionOutcome, evaluate
+from cost.decision.service import DecisionOutcome, estimate_plan, evaluate
 
 __all__ = [
     "CHECK_IDS",
@@ -36,6 +36,7 @@ __all__ = [
     "Scenario",
     "Verdict",
     "decide",
+    "estimate_plan",
     "evaluate",
     "load_policy",
 ]

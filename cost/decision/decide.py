@@ -126,7 +126,7 @@ def decide(
             "failed",
             "warn",
             f"no budget entry for {ctx.stack!r}"
-            + (f" or {ctx.stack}/{ctx.component!r}" if ctx.component != ctx.stack else "")
+            + (f" or '{ctx.stack}/{ctx.component}'" if ctx.component != ctx.stack else "")
             + ": the cost cannot be judged",
         )
 

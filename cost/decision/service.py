@@ -210,6 +210,29 @@ def evaluate(
     )
 
 
+def estimate_plan(
+    plan: Plan,
+    *,
+    project_dir: Path,
+    catalog: PriceCatalog | None = None,
+    usage_path: Path | None = None,
+    now: datetime | None = None,
+) -> CostReport:
+    """Price a plan with the same catalogs and usage file as ``hybridops cost estimate``.
+
+    For callers that need a figure without a decision (the driver's re-check of a step's preview
+    against the approved ``planned_monthly``).
+    """
+    from cost.decision.pricing import default_catalog
+    from cost.estimator import estimate
+    from cost.usage import load_stack_usage
+
+    chain = catalog if catalog is not None else default_catalog(project_dir)
+    infos = list(getattr(chain, "infos", [chain.info]))
+    usage = load_stack_usage(project_dir, plan.stack, usage_path)
+    return estimate(plan, chain, usage=usage, catalogs=infos, generated_at=now)
+
+
 def _evidence(
     estimate: EstimateInput,
     *,
@@ -249,15 +272,9 @@ def _evidence(
         return ev.from_artefact(estimate, path=f"artefact {estimate.run_id} (in memory)"), None
     if isinstance(estimate, CostReport):
         return _write(estimate, "report", ctx, project_dir, root, run_id, git_commit, None)
-    # A plan: price it now, with the same catalogs and usage file as `cost estimate`.
-    from cost.decision.pricing import default_catalog
-    from cost.estimator import estimate as price
-    from cost.usage import load_stack_usage
-
-    chain = catalog if catalog is not None else default_catalog(project_dir)
-    infos = list(getattr(chain, "infos", [chain.info]))
-    usage = load_stack_usage(project_dir, estimate.stack, usage_path)
-    report = price(estimate, chain, usage=usage, catalogs=infos, generated_at=ctx.now)
+    report = estimate_plan(
+        estimate, project_dir=project_dir, catalog=catalog, usage_path=usage_path, now=ctx.now
+    )
     env = estimate.config.get("hybridops:env")
     return _write(
         report,

@@ -202,3 +202,11 @@ def test_what_a_human_must_fix_raises(kw, error, message, root: Path):
     with pytest.raises(error) as err:
         run(None, root, **kw)
     assert message in str(err.value)
+
+
+def test_estimate_plan_prices_like_cost_estimate(cutover_plan, catalog):
+    """The figure the driver re-checks a step's preview with (no decision, no files)."""
+    from cost.decision.service import estimate_plan
+
+    rep = estimate_plan(cutover_plan, project_dir=REPO, catalog=catalog, now=NOW)
+    assert rep.total_monthly_cost == Decimal("1115.780000") and rep.generated_at == NOW
