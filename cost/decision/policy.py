@@ -11,6 +11,7 @@ YAML float goes through its shortest repr, so ``0.8`` is exactly ``0.8``).
 from __future__ import annotations
 
 import hashlib
+import os
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -22,6 +23,7 @@ from cost.decision.errors import PolicyError
 from cost.money import to_decimal
 
 POLICY_FILE = Path("stacks/budget-policy.yaml")
+ENV_POLICY = "HYBRIDOPS_BUDGET_POLICY"
 POLICY_VERSION = 1
 
 Scenario = Literal["cutover", "failback", "burst", "change"]
@@ -160,8 +162,14 @@ def parse_policy(raw: bytes, display: str) -> LoadedPolicy:
 
 
 def load_policy(project_dir: Path, explicit: Path | None = None) -> LoadedPolicy:
-    """``explicit`` (``--policy``), else ``<project>/stacks/budget-policy.yaml``."""
-    path = explicit if explicit is not None else project_dir / POLICY_FILE
+    """``explicit`` (``--policy``), else ``$HYBRIDOPS_BUDGET_POLICY``, else
+    ``<project>/stacks/budget-policy.yaml``.
+
+    The variable lets a runner that executes a fixed command line (the lab's dispatch runner, a
+    workflow) point every decision at another policy, e.g. the lab's tight ``cost-block`` budget.
+    """
+    env = os.environ.get(ENV_POLICY)
+    path = explicit if explicit is not None else Path(env) if env else project_dir / POLICY_FILE
     try:
         display = str(path.resolve().relative_to(project_dir.resolve()))
     except ValueError:

@@ -52,3 +52,12 @@ def root(tmp_path: Path) -> Path:
     path = tmp_path / "artifacts" / "cost"
     path.mkdir(parents=True)
     return path
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch):
+    """No policy or notification settings leak in from the environment running the tests."""
+    for name in ("HYBRIDOPS_BUDGET_POLICY", "HYBRIDOPS_NOTIFY_CONFIG", "HYBRIDOPS_NOTIFY_WEBHOOK_URL",
+                 "HYBRIDOPS_NOTIFY_WEBHOOK_URL_FILE", "HYBRIDOPS_SMTP_HOST", "HYBRIDOPS_PRICE_CATALOG",
+                 "SOURCE_DATE_EPOCH"):  # fmt: skip
+        monkeypatch.delenv(name, raising=False)

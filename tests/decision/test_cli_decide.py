@@ -28,14 +28,6 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
     return int(exit_.value.code or 0), out.out, out.err
 
 
-@pytest.fixture(autouse=True)
-def no_channels(monkeypatch):
-    """No notification settings leak in from the environment running the tests."""
-    for name in ("HYBRIDOPS_NOTIFY_CONFIG", "HYBRIDOPS_NOTIFY_WEBHOOK_URL", "HYBRIDOPS_NOTIFY_WEBHOOK_URL_FILE",
-                 "HYBRIDOPS_SMTP_HOST", "SOURCE_DATE_EPOCH"):  # fmt: skip
-        monkeypatch.delenv(name, raising=False)
-
-
 @pytest.fixture
 def channels(monkeypatch, tmp_path: Path) -> Iterator[tuple[WebhookReceiver, Inbox]]:
     """A loopback webhook receiver and SMTP server, configured the way CI would (env + files)."""

@@ -78,3 +78,12 @@ def test_break_glass_defaults_are_closed():
         and bg.scenarios == ["cutover", "failback", "burst"]
         and bg.severities == []
     )
+
+
+def test_policy_from_the_environment(tmp_path: Path, monkeypatch):
+    """$HYBRIDOPS_BUDGET_POLICY replaces the default file; an explicit path still wins."""
+    alt = tmp_path / "tight.yaml"
+    alt.write_text(GOOD)
+    monkeypatch.setenv("HYBRIDOPS_BUDGET_POLICY", str(alt))
+    assert list(load_policy(REPO).policy.budgets) == ["s"]
+    assert "cloud-dr" in load_policy(REPO, REPO / "stacks/budget-policy.yaml").policy.budgets
