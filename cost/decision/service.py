@@ -223,11 +223,11 @@ def estimate_plan(
     For callers that need a figure without a decision (the driver's re-check of a step's preview
     against the approved ``planned_monthly``).
     """
-    from cost.decision.pricing import default_catalog
     from cost.estimator import estimate
+    from cost.sources import load_catalogs
     from cost.usage import load_stack_usage
 
-    chain = catalog if catalog is not None else default_catalog(project_dir)
+    chain = catalog if catalog is not None else load_catalogs(project_dir)
     infos = list(getattr(chain, "infos", [chain.info]))
     usage = load_stack_usage(project_dir, plan.stack, usage_path)
     return estimate(plan, chain, usage=usage, catalogs=infos, generated_at=now)

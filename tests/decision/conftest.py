@@ -11,9 +11,9 @@ from tests.conftest import REPO
 
 @pytest.fixture(scope="session")
 def catalog():
-    from cost.decision.pricing import default_catalog
+    from cost.sources import load_catalogs
 
-    return default_catalog(REPO)
+    return load_catalogs(REPO)
 
 
 @pytest.fixture(scope="session")
