@@ -11,7 +11,7 @@ cd "$(dirname "$0")"
 PYTHON=${PYTHON:-python3}
 VENV=.venv
 BIN=$VENV/bin
-APT_PACKAGES=(prometheus prometheus-alertmanager postgresql python3-venv)
+APT_PACKAGES=(prometheus prometheus-alertmanager prometheus-blackbox-exporter postgresql python3-venv)
 
 sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -19,6 +19,7 @@ setup_system() {
   local missing=()
   command -v prometheus >/dev/null || missing+=(prometheus)
   command -v prometheus-alertmanager >/dev/null || missing+=(prometheus-alertmanager)
+  command -v prometheus-blackbox-exporter >/dev/null || missing+=(prometheus-blackbox-exporter)
   compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
   "$PYTHON" -c "import venv, ensurepip" 2>/dev/null || missing+=(python3-venv)
   if [ ${#missing[@]} -gt 0 ]; then
