@@ -98,16 +98,25 @@ class Notification:
     title: str
     text: str
     severity: Severity = "info"
-    fields: tuple[tuple[str, str], ...] = ()
+    fields: tuple[tuple[str, str], ...] | Mapping[str, object] = ()
+    """Ordered ``(name, value)`` pairs; a mapping is accepted and kept in its order."""
     link: str | None = None
     """Where to read more (a CI run, a record); shown as a link where the channel can."""
+
+    def __post_init__(self) -> None:
+        items = self.fields.items() if isinstance(self.fields, Mapping) else self.fields
+        object.__setattr__(self, "fields", tuple((str(k), str(v)) for k, v in items))
+
+    @property
+    def pairs(self) -> tuple[tuple[str, str], ...]:
+        return self.fields  # type: ignore[return-value]  # normalised in __post_init__
 
     def redacted(self) -> Notification:
         return Notification(
             title=redactor.text(self.title),
             text=redactor.text(self.text),
             severity=self.severity,
-            fields=tuple((redactor.text(k), redactor.text(v)) for k, v in self.fields),
+            fields=tuple((redactor.text(k), redactor.text(v)) for k, v in self.pairs),
             link=redactor.text(self.link) if self.link else None,
         )
 
@@ -209,17 +218,17 @@ def webhook_payload(message: Notification) -> dict[str, Any]:
                 "title": message.title,
                 "text": message.text,
                 "fields": [
-                    {"title": k, "value": v, "short": len(v) <= 40} for k, v in message.fields
+                    {"title": k, "value": v, "short": len(v) <= 40} for k, v in message.pairs
                 ],
                 **({"title_link": message.link} if message.link else {}),
             }
         ],
-        "sections": [{"facts": [{"name": k, "value": v} for k, v in message.fields]}],
+        "sections": [{"facts": [{"name": k, "value": v} for k, v in message.pairs]}],
         "hybridops": {
             "severity": message.severity,
             "title": message.title,
             "text": message.text,
-            "fields": dict(message.fields),
+            "fields": dict(message.pairs),
             "link": message.link,
         },
     }
@@ -358,9 +367,9 @@ class SmtpNotifier:
         msg["From"] = self.sender
         msg["To"] = ", ".join(self.recipients)
         msg["X-HybridOps-Severity"] = note.severity
-        width = max((len(k) for k, _ in note.fields), default=0)
+        width = max((len(k) for k, _ in note.pairs), default=0)
         lines = [note.text, ""]
-        lines += [f"{k.ljust(width)}  {v}" for k, v in note.fields]
+        lines += [f"{k.ljust(width)}  {v}" for k, v in note.pairs]
         if note.link:
             lines += ["", note.link]
         msg.set_content("\n".join(lines) + "\n")
@@ -581,6 +590,32 @@ def notifiers_from_env(env: Mapping[str, str] | None = None) -> list[Notifier]:
     return out
 
 
+class FanoutNotifier:
+    """Several channels as one :class:`Notifier`: every channel is tried; if any failed,
+    :class:`NotifyError` names them (and ``deliveries`` says which got through)."""
+
+    name = "fanout"
+
+    def __init__(self, notifiers: Sequence[Notifier]) -> None:
+        self.notifiers = list(notifiers)
+        self.deliveries: list[Delivery] = []
+
+    def __repr__(self) -> str:
+        return f"FanoutNotifier({', '.join(n.name for n in self.notifiers)})"
+
+    def notify(self, message: Notification) -> None:
+        self.deliveries = deliver(self.notifiers, message)
+        failed = [d for d in self.deliveries if not d.delivered]
+        if failed:
+            raise NotifyError("; ".join(f"{d.channel}: {d.error}" for d in failed))
+
+
+def notifier_from_env(env: Mapping[str, str] | None = None) -> FanoutNotifier | None:
+    """All configured channels as one notifier, or ``None`` when none is configured."""
+    notifiers = notifiers_from_env(env)
+    return FanoutNotifier(notifiers) if notifiers else None
+
+
 # -- the cost gate's message
 
 
@@ -752,6 +787,7 @@ def free_port() -> int:
 
 __all__ = [
     "Delivery",
+    "FanoutNotifier",
     "Notification",
     "Notifier",
     "NotifyConfigError",
@@ -761,6 +797,7 @@ __all__ = [
     "WebhookReceiver",
     "decision_notification",
     "deliver",
+    "notifier_from_env",
     "notifiers_from_env",
     "webhook_payload",
 ]

@@ -267,3 +267,35 @@ def test_transport_injection_for_unit_use():
         "https://hooks.example/x/" + TOKEN, transport=httpx.MockTransport(handler)
     ).notify(MESSAGE)
     assert len(seen) == 1
+
+
+def test_fields_may_be_a_mapping():
+    """The driver passes fields as a dict: kept in order, values as text."""
+    note = Notification(title="t", text="x", fields={"run_id": "r1", "lag": 3})
+    assert note.pairs == (("run_id", "r1"), ("lag", "3"))
+    assert webhook_payload(note)["hybridops"]["fields"] == {"run_id": "r1", "lag": "3"}
+
+
+def test_fanout_from_env_tries_every_channel(receiver: WebhookReceiver):
+    from dr.notify import FanoutNotifier, notifier_from_env
+
+    assert notifier_from_env({}) is None
+    fan = notifier_from_env(
+        {
+            "HYBRIDOPS_NOTIFY_WEBHOOK_URL": url_of(receiver),
+            "HYBRIDOPS_SMTP_HOST": "127.0.0.1",
+            "HYBRIDOPS_SMTP_PORT": str(free_port()),  # nobody listens
+            "HYBRIDOPS_SMTP_FROM": "a@x",
+            "HYBRIDOPS_SMTP_TO": "b@x",
+            "HYBRIDOPS_SMTP_STARTTLS": "false",
+            "HYBRIDOPS_SMTP_TIMEOUT": "1",
+        }
+    )
+    assert isinstance(fan, FanoutNotifier)
+    with pytest.raises(NotifyError, match=r"^email: smtp 127\.0\.0\.1:\d+: ConnectionRefusedError"):
+        fan.notify(MESSAGE)
+    assert [(d.channel, d.delivered) for d in fan.deliveries] == [
+        ("webhook", True),
+        ("email", False),
+    ]
+    assert len(receiver.posts) == 1
