@@ -206,16 +206,20 @@ class Services:
     def notify_progress(self, ctx: RunContext, text: str) -> str:
         if self.notifier is None:
             return "no notifier configured"
-        from dr.notify import Notification
+        from dr.notify import Notification, NotifyError
 
-        self.notifier.notify(
-            Notification(
-                title=f"HybridOps DR {ctx.operation} {ctx.stack}",
-                text=text,
-                severity="info",
-                fields={"run_id": ctx.run_id, "stack": ctx.stack},
+        try:
+            self.notifier.notify(
+                Notification(
+                    title=f"HybridOps DR {ctx.operation} {ctx.stack}",
+                    text=text,
+                    severity="info",
+                    fields={"run_id": ctx.run_id, "stack": ctx.stack},
+                )
             )
-        )
+        except NotifyError as exc:
+            ctx.warn(f"notification failed: {exc}")
+            return f"notification failed: {exc}"
         return "notified"
 
 
@@ -355,21 +359,31 @@ def _finalize(ctx: RunContext, record: RunRecord) -> None:
             else ""
         )
     if ctx.state.get("blocked") and ctx.services.notifier is not None and record.decision is not None:
-        from dr.notify import Notification
+        from dr.notify import NotifyError
 
-        ctx.services.notifier.notify(
-            Notification(
-                title=f"HybridOps DR {record.operation} of {record.stack} BLOCKED by the cost gate",
-                text=redact_text(record.decision.reason),
-                severity="critical",
-                fields={
-                    "run_id": record.run_id,
-                    "decision_record": record.decision.record_path or "",
-                    "planned_monthly": record.cost.planned_monthly if record.cost else "",
-                    "event_cost": (record.cost.event_cost or "") if record.cost else "",
-                },
-            )
+        try:
+            _notify_block(ctx, record)
+        except NotifyError as exc:
+            record.warnings.append(f"block notification failed: {exc}")
+
+
+def _notify_block(ctx: RunContext, record: RunRecord) -> None:
+    from dr.notify import Notification
+
+    assert record.decision is not None and ctx.services.notifier is not None
+    ctx.services.notifier.notify(
+        Notification(
+            title=f"HybridOps DR {record.operation} of {record.stack} BLOCKED by the cost gate",
+            text=redact_text(record.decision.reason),
+            severity="critical",
+            fields={
+                "run_id": record.run_id,
+                "decision_record": record.decision.record_path or "",
+                "planned_monthly": record.cost.planned_monthly if record.cost else "",
+                "event_cost": (record.cost.event_cost or "") if record.cost else "",
+            },
         )
+    )
 
 
 def _when(value: Any) -> datetime | None:

@@ -157,6 +157,17 @@ class RunDir:
             raise RecordError(f"{self.record_path}: unreadable record: {exc}") from None
 
 
+def _money(value: str, *, sign: bool = False) -> str:
+    """Decimal strings from the cost engine, shown to the cent."""
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        amount = Decimal(value).quantize(Decimal("0.01"))
+    except (InvalidOperation, ValueError):
+        return value
+    return f"{amount:+}" if sign else f"{amount}"
+
+
 def _ts(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
@@ -183,8 +194,9 @@ def render_summary(record: RunRecord) -> str:
     if record.cost:
         c = record.cost
         lines.append(
-            f"- cost: {c.past_monthly} -> {c.planned_monthly} {c.currency}/month (diff {c.diff_monthly})"
-            + (f"; this event ~{c.event_cost} {c.currency}" if c.event_cost else "")
+            f"- cost: {_money(c.past_monthly)} -> {_money(c.planned_monthly)} {c.currency}/month "
+            f"(diff {_money(c.diff_monthly, sign=True)})"
+            + (f"; this event ~{_money(c.event_cost)} {c.currency}" if c.event_cost else "")
         )
     if record.rto_seconds is not None:
         lines.append(f"- RTO: {record.rto_seconds:.1f} s ({record.rto_basis})")

@@ -28,7 +28,13 @@ ForceOption = Annotated[
     bool, typer.Option("--force", help="Proceed although on-prem looks healthy / db-01 could not be fenced (recorded).")
 ]
 ProfileOption = Annotated[Path | None, typer.Option("--profile", help="DR profile (default: stacks/dr/<stack>.yaml).")]
-ArtefactsOption = Annotated[Path, typer.Option("--artefacts", help="Artefacts root (records go to <root>/dr/<run_id>/).")]
+ArtefactsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--artefacts",
+        help="Artefacts root (default <project>/output/artifacts): run records in <root>/dr/<run_id>/, cost in <root>/cost/.",
+    ),
+]
 
 
 class PlainReporter:
@@ -86,7 +92,7 @@ def _run(
     force: bool,
     json_: bool,
     profile_path: Path | None,
-    artefacts: Path,
+    artefacts: Path | None,
     project: Path | None,
 ) -> None:
     from dr.driver import DatabasePair, HttpHealth, RunRequest, Services, new_run_id, run_operation
@@ -102,6 +108,7 @@ def _run(
     if operation == "drill":
         simulate = True
     root = project_dir(project)
+    artefacts = artefacts if artefacts is not None else root / "output" / "artifacts"
     profile = load_profile(root, stack, profile_path)
     if event_file is not None:
         trigger, event_actor = load_event(event_file)
@@ -113,7 +120,7 @@ def _run(
         database = DatabasePair(profile)
     services = Services(
         engine=engine,
-        cost_gate=DecisionServiceGate(root, artefacts_root=artefacts, stack=stack, component=profile.component),
+        cost_gate=DecisionServiceGate(root, artefacts_root=artefacts / "cost", stack=stack, component=profile.component),
         profile=profile,
         health=HttpHealth(),
         database=database,
@@ -178,7 +185,7 @@ def _command(operation: str, doc: str) -> None:
         force: ForceOption = False,
         json_: JsonOption = False,
         profile: ProfileOption = None,
-        artefacts: ArtefactsOption = Path("output/artifacts"),
+        artefacts: ArtefactsOption = None,
         project: ProjectDirOption = None,
     ) -> None:
         _run(
