@@ -15,14 +15,15 @@ Goal (issue 2): engine within 1.5x of the floor.
 from __future__ import annotations
 
 import argparse
-import os
-from importlib import metadata
+import contextlib
 import copy
+import os
 import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Callable
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -40,35 +41,77 @@ from dr.engines.offline import OfflineEngine, _diff, _strip_aliases, evaluate  #
 
 # --- the synthetic estate ----------------------------------------------------------------
 
-TAGS = {"env": "bench", "owner": "bench", "component": "bench", "cost-center": "bench", "managed-by": "pulumi"}
+TAGS = {
+    "env": "bench",
+    "owner": "bench",
+    "component": "bench",
+    "cost-center": "bench",
+    "managed-by": "pulumi",
+}
 
 
 def _estate_factories() -> list[Callable[[int], Any]]:
     rg = "rg-bench"
     return [
-        lambda i: azure.resources.ResourceGroup(f"rg-{i}", resource_group_name=f"rg-{i}", location="eastus", tags=TAGS),
+        lambda i: azure.resources.ResourceGroup(
+            f"rg-{i}", resource_group_name=f"rg-{i}", location="eastus", tags=TAGS
+        ),
         lambda i: azure.network.VirtualNetwork(
-            f"vnet-{i}", resource_group_name=rg, location="eastus", address_space={"address_prefixes": [f"10.{i % 250}.0.0/16"]}, tags=TAGS
+            f"vnet-{i}",
+            resource_group_name=rg,
+            location="eastus",
+            address_space={"address_prefixes": [f"10.{i % 250}.0.0/16"]},
+            tags=TAGS,
         ),
         lambda i: azure.network.Subnet(
-            f"snet-{i}", resource_group_name=rg, virtual_network_name="vnet", address_prefix=f"10.{i % 250}.1.0/24"
+            f"snet-{i}",
+            resource_group_name=rg,
+            virtual_network_name="vnet",
+            address_prefix=f"10.{i % 250}.1.0/24",
         ),
         lambda i: azure.network.PublicIPAddress(
-            f"pip-{i}", resource_group_name=rg, location="eastus", sku={"name": "Standard"}, public_ip_allocation_method="Static", tags=TAGS
+            f"pip-{i}",
+            resource_group_name=rg,
+            location="eastus",
+            sku={"name": "Standard"},
+            public_ip_allocation_method="Static",
+            tags=TAGS,
         ),
         lambda i: azure.storage.StorageAccount(
-            f"st-{i}", resource_group_name=rg, location="eastus", kind="StorageV2", sku={"name": "Standard_LRS"}, tags=TAGS
+            f"st-{i}",
+            resource_group_name=rg,
+            location="eastus",
+            kind="StorageV2",
+            sku={"name": "Standard_LRS"},
+            tags=TAGS,
         ),
         lambda i: azure.compute.Disk(
-            f"disk-{i}", resource_group_name=rg, location="eastus", sku={"name": "Premium_LRS"}, disk_size_gb=128,
-            creation_data={"create_option": "Empty"}, tags=TAGS,
+            f"disk-{i}",
+            resource_group_name=rg,
+            location="eastus",
+            sku={"name": "Premium_LRS"},
+            disk_size_gb=128,
+            creation_data={"create_option": "Empty"},
+            tags=TAGS,
         ),
         lambda i: azure.containerservice.AgentPool(
-            f"pool-{i}", resource_group_name=rg, resource_name_="aks", vm_size="Standard_D4s_v5", count=3, mode="User", tags=TAGS
+            f"pool-{i}",
+            resource_group_name=rg,
+            resource_name_="aks",
+            vm_size="Standard_D4s_v5",
+            count=3,
+            mode="User",
+            tags=TAGS,
         ),
         lambda i: azure.keyvault.Vault(
-            f"kv-{i}", resource_group_name=rg, location="eastus",
-            properties={"tenant_id": "00000000-0000-0000-0000-000000000000", "sku": {"family": "A", "name": "standard"}}, tags=TAGS,
+            f"kv-{i}",
+            resource_group_name=rg,
+            location="eastus",
+            properties={
+                "tenant_id": "00000000-0000-0000-0000-000000000000",
+                "sku": {"family": "A", "name": "standard"},
+            },
+            tags=TAGS,
         ),
     ]
 
@@ -91,7 +134,9 @@ def capture_props(n: int) -> list[tuple[str, str, Any]]:
     captured: list[tuple[str, str, Any]] = []
     original = pulumi.CustomResource.__init__
 
-    def spy(self: Any, t: str, name: str, props: Any = None, opts: Any = None, *a: Any, **kw: Any) -> None:
+    def spy(
+        self: Any, t: str, name: str, props: Any = None, opts: Any = None, *a: Any, **kw: Any
+    ) -> None:
         captured.append((t, name, props))
         raise _Captured
 
@@ -99,10 +144,8 @@ def capture_props(n: int) -> list[tuple[str, str, Any]]:
     try:
         factories = _estate_factories()
         for i in range(n):
-            try:
+            with contextlib.suppress(_Captured):
                 factories[i % len(factories)](i)
-            except _Captured:
-                pass
     finally:
         pulumi.CustomResource.__init__ = original  # type: ignore[method-assign]
     return captured
@@ -113,10 +156,14 @@ class _Captured(Exception):
 
 
 class _NoopMocks(pulumi.runtime.Mocks):
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+    def new_resource(
+        self, args: pulumi.runtime.MockResourceArgs
+    ) -> tuple[str | None, dict[str, Any]]:
         return None, args.inputs
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+    def call(
+        self, args: pulumi.runtime.MockCallArgs
+    ) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         return {}, None
 
 
@@ -168,7 +215,9 @@ def cli_help_seconds() -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--resources", type=int, default=2000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--alias-sample", type=int, default=100)
@@ -208,14 +257,22 @@ def main() -> None:
 
     versions = ", ".join(f"{d} {metadata.version(d)}" for d in ("pulumi", "pulumi-azure-native"))
     print(f"python {sys.version.split()[0]}, {versions}, {os.cpu_count()} cpus")
-    print(f"reference stack cloud-dr ({ref_n} steps): first plan incl. imports {cold:.2f} s; "
-          f"steady {ref:.3f} s ({ref / ref_n * 1000:.2f} ms/step); what-if drMode=active (2 evaluations) {whatif:.3f} s")
+    print(
+        f"reference stack cloud-dr ({ref_n} steps): first plan incl. imports {cold:.2f} s; "
+        f"steady {ref:.3f} s ({ref / ref_n * 1000:.2f} ms/step); what-if drMode=active (2 evaluations) {whatif:.3f} s"
+    )
     print(f"synthetic estate: {n} azure-native resources, median of {args.repeat}")
-    print(f"  floor  (bare CustomResource, same props, no-op mocks): {floor:.2f} s  {floor / n * 1000:.2f} ms/resource")
-    print(f"  engine (OfflineEngine: typed classes, aliases stripped, recorded, Plan built): {ours:.2f} s  {ours / n * 1000:.2f} ms/resource")
+    print(
+        f"  floor  (bare CustomResource, same props, no-op mocks): {floor:.2f} s  {floor / n * 1000:.2f} ms/resource"
+    )
+    print(
+        f"  engine (OfflineEngine: typed classes, aliases stripped, recorded, Plan built): {ours:.2f} s  {ours / n * 1000:.2f} ms/resource"
+    )
     print(f"  ratio engine/floor: {ours / floor:.2f}x  (goal <= 1.5x)")
-    print(f"  context, typed classes on a sample of {sample}: with version aliases {with_aliases / sample * 1000:.1f} ms/resource, "
-          f"aliases stripped {stripped_sample / sample * 1000:.1f} ms/resource")
+    print(
+        f"  context, typed classes on a sample of {sample}: with version aliases {with_aliases / sample * 1000:.1f} ms/resource, "
+        f"aliases stripped {stripped_sample / sample * 1000:.1f} ms/resource"
+    )
     print(f"hybridops --help: {help_s * 1000:.0f} ms (median of 5)")
 
 

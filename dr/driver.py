@@ -19,7 +19,7 @@ from cost.plan import Plan
 from dr import health as health_mod
 from dr.errors import ConfigError, HybridOpsError
 from dr.profile import DrProfile
-from dr.records import CostFigures, DecisionRef, RunDir, RunRecord, Rpo, Trigger
+from dr.records import CostFigures, DecisionRef, Rpo, RunDir, RunRecord, Trigger
 from dr.recovery.context import RunContext
 from dr.recovery.lock import StackRunLock
 from dr.recovery.model import RecoveryPlan
@@ -44,7 +44,9 @@ class GateOutcome:
     approved_by: str | None = None
     override_reason: str | None = None
 
-    def decision_ref(self, *, approved_by: str | None = None, override_reason: str | None = None) -> DecisionRef:
+    def decision_ref(
+        self, *, approved_by: str | None = None, override_reason: str | None = None
+    ) -> DecisionRef:
         return DecisionRef(
             decision=self.decision,
             reason=self.reason,
@@ -96,7 +98,9 @@ class DatabasePair:
 
         value = env.get(name)
         if not value:
-            raise ConfigError(f"${name} is not set: the DR profile's database steps need it (database.*_dsn_env)")
+            raise ConfigError(
+                f"${name} is not set: the DR profile's database steps need it (database.*_dsn_env)"
+            )
         for secret in dsn_secrets(value):
             redactor.add(secret)
         return value
@@ -120,7 +124,12 @@ class DatabasePair:
         from dr.database import fence_primary
 
         host = self._host(self.profile.onprem_node) if self.profile.fence_mode == "stop" else None
-        result = fence_primary(self.onprem_dsn, self.profile.fence_mode, min(timeout, self.profile.fence_timeout_s), host=host)
+        result = fence_primary(
+            self.onprem_dsn,
+            self.profile.fence_mode,
+            min(timeout, self.profile.fence_timeout_s),
+            host=host,
+        )
         return result.model_dump(mode="json")
 
     def _role(self, dsn: str) -> str:
@@ -295,7 +304,9 @@ def run_operation(
                 record.summary = why
                 record.result, record.exit_code = "SUCCESS", 0
                 record.finished_at = datetime.now(UTC)
-                record.duration_s = round((record.finished_at - record.started_at).total_seconds(), 3)
+                record.duration_s = round(
+                    (record.finished_at - record.started_at).total_seconds(), 3
+                )
                 run_dir.write_record(record)
                 if on_noop:
                     on_noop(why)
@@ -304,7 +315,9 @@ def run_operation(
         return runner.run()
 
 
-def _existing_or_new_record(run_dir: RunDir, req: RunRequest, services: Services, plan: RecoveryPlan) -> RunRecord:
+def _existing_or_new_record(
+    run_dir: RunDir, req: RunRequest, services: Services, plan: RecoveryPlan
+) -> RunRecord:
     if run_dir.record_path.exists() and run_dir.journal_path.exists():
         previous = run_dir.read_record()
         if previous.operation != req.operation or previous.stack != req.stack:
@@ -336,7 +349,14 @@ def _finalize(ctx: RunContext, record: RunRecord) -> None:
     """Measured figures: RTO (fault -> new primary writable / traffic switched) and RPO."""
     fault_at = _when(ctx.state.get("fault_at")) or record.trigger.fault_at or record.started_at
     writable_at = _when(ctx.state.get("writable_at"))
-    switched = next((s for s in record.steps if s.id in ("switch-traffic", "traffic-back") and s.outcome == "succeeded"), None)
+    switched = next(
+        (
+            s
+            for s in record.steps
+            if s.id in ("switch-traffic", "traffic-back") and s.outcome == "succeeded"
+        ),
+        None,
+    )
     if writable_at is not None:
         record.rto_seconds = round((writable_at - fault_at).total_seconds(), 3)
         record.rto_basis = "fault (alert startsAt, else run start) -> new primary writable"
@@ -350,15 +370,23 @@ def _finalize(ctx: RunContext, record: RunRecord) -> None:
             if record.operation == "failback"
             else "WAL not yet received by the cloud replica when db-01 was fenced"
         )
-        record.rpo = Rpo(lag_bytes=rpo.get("lag_bytes"), lag_seconds=rpo.get("lag_seconds"), basis=basis)
+        record.rpo = Rpo(
+            lag_bytes=rpo.get("lag_bytes"), lag_seconds=rpo.get("lag_seconds"), basis=basis
+        )
     if record.summary == "":
-        done = [s for s in record.steps if s.outcome in ("succeeded", "noop", "simulated", "skipped")]
+        done = [
+            s for s in record.steps if s.outcome in ("succeeded", "noop", "simulated", "skipped")
+        ]
         record.summary = f"{len(done)}/{len(record.steps)} steps done" + (
             f"; stopped at {record.steps[-1].name}: {record.steps[-1].detail}"
             if record.steps and record.steps[-1].outcome in ("failed", "stopped", "cancelled")
             else ""
         )
-    if ctx.state.get("blocked") and ctx.services.notifier is not None and record.decision is not None:
+    if (
+        ctx.state.get("blocked")
+        and ctx.services.notifier is not None
+        and record.decision is not None
+    ):
         from dr.notify import NotifyError
 
         try:

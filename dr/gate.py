@@ -14,7 +14,15 @@ class DecisionServiceGate:
     """Estimate the plan, write the cost artefact, decide against the budget policy, write the
     decision record (and the blocked record) — all through ``cost.decision.service.evaluate``."""
 
-    def __init__(self, project_dir: Path, *, artefacts_root: Path, stack: str, component: str, policy_path: Path | None = None) -> None:
+    def __init__(
+        self,
+        project_dir: Path,
+        *,
+        artefacts_root: Path,
+        stack: str,
+        component: str,
+        policy_path: Path | None = None,
+    ) -> None:
         self.project_dir = project_dir
         self.artefacts_root = artefacts_root
         self.stack = stack

@@ -86,7 +86,8 @@ def load_profile(project_dir: Path, stack: str, path: Path | None = None) -> DrP
         profile = DrProfile.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}" for e in exc.errors(include_url=False)
+            f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}"
+            for e in exc.errors(include_url=False)
         )
         raise ConfigError(f"{path}: {problems}") from None
     if profile.stack != stack:

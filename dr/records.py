@@ -141,7 +141,9 @@ class RunDir:
         return self.path / "journal.jsonl"
 
     def write_inputs(self, inputs: dict[str, Any]) -> None:
-        write_json_atomic(self.path / "inputs.json", json.dumps(redact_data(inputs), indent=2, default=str) + "\n")
+        write_json_atomic(
+            self.path / "inputs.json", json.dumps(redact_data(inputs), indent=2, default=str) + "\n"
+        )
 
     def write_record(self, record: RunRecord) -> None:
         data = redact_data(record.model_dump(mode="json"))
@@ -174,7 +176,9 @@ def _ts(value: datetime) -> str:
 
 def render_summary(record: RunRecord) -> str:
     """Markdown for ``$GITHUB_STEP_SUMMARY``: result, decision, RTO/RPO, steps and a gantt."""
-    icon = {"SUCCESS": "✅", "WARNINGS": "⚠️", "ERRORS": "❌", "CANCELLED": "⏹️"}.get(record.result or "", "•")
+    icon = {"SUCCESS": "✅", "WARNINGS": "⚠️", "ERRORS": "❌", "CANCELLED": "⏹️"}.get(
+        record.result or "", "•"
+    )
     mode = " (simulated: nothing changed)" if record.simulate else ""
     lines = [
         f"## {icon} DR {record.operation} of `{record.stack}`: {record.result or 'RUNNING'}{mode}",
@@ -188,7 +192,10 @@ def render_summary(record: RunRecord) -> str:
         lines.append(f"- {record.summary}")
     if record.decision:
         d = record.decision
-        lines.append(f"- cost decision: **{d.decision}**: {d.reason}" + (f" (record `{d.record_path}`)" if d.record_path else ""))
+        lines.append(
+            f"- cost decision: **{d.decision}**: {d.reason}"
+            + (f" (record `{d.record_path}`)" if d.record_path else "")
+        )
         if d.approved_by:
             lines.append(f"- approved by {d.approved_by}: {d.override_reason or ''}")
     if record.cost:
@@ -202,9 +209,11 @@ def render_summary(record: RunRecord) -> str:
         lines.append(f"- RTO: {record.rto_seconds:.1f} s ({record.rto_basis})")
     if record.rpo is not None:
         r = record.rpo
-        parts = [f"{r.lag_bytes} bytes" if r.lag_bytes is not None else None,
-                 f"{r.lag_seconds:.3f} s" if r.lag_seconds is not None else None,
-                 f"{r.rows_lost} rows" if r.rows_lost is not None else None]
+        parts = [
+            f"{r.lag_bytes} bytes" if r.lag_bytes is not None else None,
+            f"{r.lag_seconds:.3f} s" if r.lag_seconds is not None else None,
+            f"{r.rows_lost} rows" if r.rows_lost is not None else None,
+        ]
         lines.append(f"- RPO: {', '.join(p for p in parts if p) or 'unknown'} ({r.basis})")
     for warning in record.warnings:
         lines.append(f"- ⚠️ {warning}")
@@ -213,15 +222,28 @@ def render_summary(record: RunRecord) -> str:
     lines += ["", "| # | step | kind | outcome | duration | detail |", "|---|---|---|---|---|---|"]
     for i, s in enumerate(record.steps, 1):
         detail = s.detail.replace("|", "\\|").replace("\n", " ")
-        lines.append(f"| {i} | {s.name} | {s.kind} | {s.outcome}{' (resumed)' if s.resumed else ''} | {s.duration_s:.2f} s | {detail} |")
+        lines.append(
+            f"| {i} | {s.name} | {s.kind} | {s.outcome}{' (resumed)' if s.resumed else ''} | {s.duration_s:.2f} s | {detail} |"
+        )
     if record.steps:
-        lines += ["", "```mermaid", "gantt", f"    title DR {record.operation} {record.run_id}", "    dateFormat YYYY-MM-DDTHH:mm:ss.SSS",
-                  "    axisFormat %H:%M:%S"]
+        lines += [
+            "",
+            "```mermaid",
+            "gantt",
+            f"    title DR {record.operation} {record.run_id}",
+            "    dateFormat YYYY-MM-DDTHH:mm:ss.SSS",
+            "    axisFormat %H:%M:%S",
+        ]
         for s in record.steps:
-            tag = {"failed": "crit, ", "stopped": "crit, ", "cancelled": "crit, ", "succeeded": "done, "}.get(s.outcome, "")
+            tag = {
+                "failed": "crit, ",
+                "stopped": "crit, ",
+                "cancelled": "crit, ",
+                "succeeded": "done, ",
+            }.get(s.outcome, "")
             start = s.started_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
             # Mermaid needs a non-zero duration to draw a bar.
-            ms = max(1, int(round(s.duration_s * 1000)))
+            ms = max(1, round(s.duration_s * 1000))
             label = s.name.replace(":", " ")
             lines.append(f"    {label} ({s.outcome}) :{tag}{s.id}, {start}, {ms}ms")
         lines.append("```")

@@ -7,6 +7,7 @@ never told about (passwords in DSNs, bearer tokens, GitHub tokens, keys named li
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from collections.abc import Iterable, Mapping
@@ -16,7 +17,10 @@ REDACTED = "[redacted]"
 
 _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     # URL credentials: postgresql://user:pass@host -> postgresql://user:[redacted]@host
-    (re.compile(r"(?P<pre>\b[a-z][a-z0-9+.-]*://[^:/@\s]+:)(?P<secret>[^@\s]+)(?=@)", re.I), REDACTED),
+    (
+        re.compile(r"(?P<pre>\b[a-z][a-z0-9+.-]*://[^:/@\s]+:)(?P<secret>[^@\s]+)(?=@)", re.I),
+        REDACTED,
+    ),
     # keyword DSNs and key=value pairs: password=..., token=..., secret=...
     (
         re.compile(
@@ -26,12 +30,26 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
         REDACTED,
     ),
     # Authorization headers
-    (re.compile(r"(?P<pre>\b(?:bearer|token|basic)\s+)(?P<secret>[A-Za-z0-9._~+/=-]{8,})", re.I), REDACTED),
+    (
+        re.compile(r"(?P<pre>\b(?:bearer|token|basic)\s+)(?P<secret>[A-Za-z0-9._~+/=-]{8,})", re.I),
+        REDACTED,
+    ),
     # GitHub tokens (classic and fine-grained)
-    (re.compile(r"(?P<pre>)(?P<secret>\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}))"), REDACTED),
+    (
+        re.compile(
+            r"(?P<pre>)(?P<secret>\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}))"
+        ),
+        REDACTED,
+    ),
 ]
 
-_SECRET_KEY = re.compile(r"(password|passwd|secret|token|api[_-]?key|shared[_-]?key|credential|private[_-]?key)", re.I)
+_SECRET_KEY = re.compile(
+    r"(password|passwd|secret|token|api[_-]?key|shared[_-]?key|credential|private[_-]?key)", re.I
+)
+
+
+def _keep_prefix(match: re.Match[str], *, replacement: str) -> str:
+    return match.group("pre") + replacement
 
 
 class Redactor:
@@ -56,7 +74,7 @@ class Redactor:
             if value in text:
                 text = text.replace(value, REDACTED)
         for pattern, replacement in _PATTERNS:
-            text = pattern.sub(lambda m, r=replacement: m.group("pre") + r, text)
+            text = pattern.sub(functools.partial(_keep_prefix, replacement=replacement), text)
         return text
 
     def data(self, obj: Any) -> Any:
@@ -65,7 +83,13 @@ class Redactor:
             return self.text(obj)
         if isinstance(obj, Mapping):
             return {
-                k: (REDACTED if isinstance(k, str) and _SECRET_KEY.search(k) and obj[k] not in (None, "", REDACTED, "[secret]") else self.data(v))
+                k: (
+                    REDACTED
+                    if isinstance(k, str)
+                    and _SECRET_KEY.search(k)
+                    and obj[k] not in (None, "", REDACTED, "[secret]")
+                    else self.data(v)
+                )
                 for k, v in obj.items()
             }
         if isinstance(obj, list | tuple):

@@ -33,12 +33,18 @@ def load_event(path: Path) -> tuple[Trigger, str | None]:
         raise UsageError(f"--event-file {path}: not a JSON event: {exc}") from None
     if not isinstance(event, dict):
         raise UsageError(f"--event-file {path}: expected a JSON object")
-    actor = (event.get("sender") or {}).get("login") if isinstance(event.get("sender"), dict) else None
+    actor = (
+        (event.get("sender") or {}).get("login") if isinstance(event.get("sender"), dict) else None
+    )
     if "client_payload" in event:  # repository_dispatch: `action` is the event_type
         payload = event.get("client_payload") or {}
         if not isinstance(payload, dict):
             raise UsageError(f"--event-file {path}: client_payload must be an object")
-        alert = {k: payload[k] for k in sorted(payload) if isinstance(payload[k], str | int | float | bool)}
+        alert = {
+            k: payload[k]
+            for k in sorted(payload)
+            if isinstance(payload[k], str | int | float | bool)
+        }
         return (
             Trigger(
                 source="event-file",
@@ -59,7 +65,9 @@ def load_event(path: Path) -> tuple[Trigger, str | None]:
             ),
             actor,
         )
-    raise UsageError(f"--event-file {path}: neither a repository_dispatch nor a workflow_dispatch event")
+    raise UsageError(
+        f"--event-file {path}: neither a repository_dispatch nor a workflow_dispatch event"
+    )
 
 
 def cli_trigger(reason: str | None) -> Trigger:

@@ -57,6 +57,10 @@ def standin(scratch_project: Path):
     return StandInPulumi(
         scratch_project,
         cutover_scenario,
-        stacks={"cloud-dr": StackState(outputs={"site": "cloud", "drMode": "standby", "trafficTarget": "onprem"})},
+        stacks={
+            "cloud-dr": StackState(
+                outputs={"site": "cloud", "drMode": "standby", "trafficTarget": "onprem"}
+            )
+        },
         outputs_from_config=dr_outputs,
     )

@@ -9,25 +9,55 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from dr.cli.common import JsonOption, OfflineOption, ProjectDirOption, StackOption, print_json, project_dir
+from dr.cli.common import (
+    JsonOption,
+    OfflineOption,
+    ProjectDirOption,
+    StackOption,
+    print_json,
+    project_dir,
+)
 
 if TYPE_CHECKING:
-    from dr.recovery.model import Step
     from dr.records import RunRecord, StepRecord
+    from dr.recovery.model import Step
 
-dr_app = typer.Typer(help="DR operations: cutover, failback, drill (preview -> cost gate -> ordered recovery plan).", no_args_is_help=True)
+dr_app = typer.Typer(
+    help="DR operations: cutover, failback, drill (preview -> cost gate -> ordered recovery plan).",
+    no_args_is_help=True,
+)
 
-RunIdOption = Annotated[str | None, typer.Option("--run-id", help="Run id; re-use it to resume a crashed run.")]
+RunIdOption = Annotated[
+    str | None, typer.Option("--run-id", help="Run id; re-use it to resume a crashed run.")
+]
 EventFileOption = Annotated[
-    Path | None, typer.Option("--event-file", help="The repository_dispatch/workflow_dispatch event JSON ($GITHUB_EVENT_PATH).")
+    Path | None,
+    typer.Option(
+        "--event-file",
+        help="The repository_dispatch/workflow_dispatch event JSON ($GITHUB_EVENT_PATH).",
+    ),
 ]
-SimulateOption = Annotated[bool, typer.Option("--simulate", help="Plan, decide and record; change nothing.")]
-ApprovedByOption = Annotated[str | None, typer.Option("--approved-by", help="Who approves a warn (or a permitted break-glass).")]
-ReasonOption = Annotated[str | None, typer.Option("--reason", help="Why (required with --approved-by; the trigger reason by hand).")]
+SimulateOption = Annotated[
+    bool, typer.Option("--simulate", help="Plan, decide and record; change nothing.")
+]
+ApprovedByOption = Annotated[
+    str | None,
+    typer.Option("--approved-by", help="Who approves a warn (or a permitted break-glass)."),
+]
+ReasonOption = Annotated[
+    str | None,
+    typer.Option("--reason", help="Why (required with --approved-by; the trigger reason by hand)."),
+]
 ForceOption = Annotated[
-    bool, typer.Option("--force", help="Proceed although on-prem looks healthy / db-01 could not be fenced (recorded).")
+    bool,
+    typer.Option(
+        "--force",
+        help="Proceed although on-prem looks healthy / db-01 could not be fenced (recorded).",
+    ),
 ]
-ProfileOption = Annotated[Path | None, typer.Option("--profile", help="DR profile (default: stacks/dr/<stack>.yaml).")]
+ProfileOption = Annotated[
+    Path | None, typer.Option("--profile", help="DR profile (default: stacks/dr/<stack>.yaml).")
+]
 ArtefactsOption = Annotated[
     Path | None,
     typer.Option(
@@ -44,7 +74,11 @@ class PlainReporter:
         print(f"[{index}/{total}] {step.name} ({step.kind}) ...", file=sys.stderr, flush=True)
 
     def step_finished(self, step: Step, record: StepRecord) -> None:
-        print(f"      {record.outcome} in {record.duration_s:.2f} s: {record.detail}", file=sys.stderr, flush=True)
+        print(
+            f"      {record.outcome} in {record.duration_s:.2f} s: {record.detail}",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 class RichReporter:
@@ -67,7 +101,12 @@ class RichReporter:
 
         if self._status is not None:
             self._status.stop()
-        style = {"succeeded": "green", "noop": "cyan", "simulated": "blue", "skipped": "yellow"}.get(record.outcome, "red")
+        style = {
+            "succeeded": "green",
+            "noop": "cyan",
+            "simulated": "blue",
+            "skipped": "yellow",
+        }.get(record.outcome, "red")
         self.console.print(
             f"[{style}]{record.outcome:>9}[/] {escape(step.name)} [dim]({record.duration_s:.2f} s)[/] {escape(record.detail)}"
         )
@@ -120,7 +159,9 @@ def _run(
         database = DatabasePair(profile)
     services = Services(
         engine=engine,
-        cost_gate=DecisionServiceGate(root, artefacts_root=artefacts / "cost", stack=stack, component=profile.component),
+        cost_gate=DecisionServiceGate(
+            root, artefacts_root=artefacts / "cost", stack=stack, component=profile.component
+        ),
         profile=profile,
         health=HttpHealth(),
         database=database,
@@ -165,7 +206,9 @@ def _report(record: RunRecord, artefacts: Path, json_: bool) -> None:
         return
     where = artefacts / "dr" / record.run_id
     mode = " (simulated)" if record.simulate else ""
-    print(f"{record.operation} of {record.stack}{mode}: {record.result} (exit {record.exit_code}) - {record.summary}")
+    print(
+        f"{record.operation} of {record.stack}{mode}: {record.result} (exit {record.exit_code}) - {record.summary}"
+    )
     if record.decision:
         print(f"cost decision: {record.decision.decision}: {record.decision.reason}")
     for warning in record.warnings:
@@ -208,8 +251,14 @@ def _command(operation: str, doc: str) -> None:
     dr_app.command(operation)(command)
 
 
-_command("cutover", "Fail over to the cloud: confirm trigger, cost gate, fence, promote, scale, verify, switch traffic.")
-_command("failback", "Come back on-prem: verify, resync db-01, planned switchover, traffic back, scale down, cost re-check.")
+_command(
+    "cutover",
+    "Fail over to the cloud: confirm trigger, cost gate, fence, promote, scale, verify, switch traffic.",
+)
+_command(
+    "failback",
+    "Come back on-prem: verify, resync db-01, planned switchover, traffic back, scale down, cost re-check.",
+)
 _command("drill", "The cutover plan in simulate mode: plan, decide and record; change nothing.")
 
 

@@ -7,6 +7,7 @@ stack locked, stack not found, provider/credential errors, anything else.
 
 from __future__ import annotations
 
+import functools
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -104,8 +105,16 @@ def plan_from_events(events: Iterable[Any], *, stack: str, project: str) -> list
             raise EngineError(f"unknown engine step op {op_name!r} for {meta.urn}")
         if meta.type == "pulumi:pulumi:Stack":
             continue
-        old = _clean(meta.old.inputs) if meta.old is not None and meta.old.inputs is not None else None
-        new = _clean(meta.new.inputs) if meta.new is not None and meta.new.inputs is not None else None
+        old = (
+            _clean(meta.old.inputs)
+            if meta.old is not None and meta.old.inputs is not None
+            else None
+        )
+        new = (
+            _clean(meta.new.inputs)
+            if meta.new is not None and meta.new.inputs is not None
+            else None
+        )
         state = meta.new or meta.old
         if op == "same" and new is None:
             new = old
@@ -143,7 +152,9 @@ def classify(exc: BaseException, *, stack: str) -> HybridOpsError:
             "(wait for it, or `pulumi cancel` if it is abandoned)"
         )
     if isinstance(exc, auto_errors.StackNotFoundError):
-        return StackNotFoundError(f"stack {stack!r} does not exist in the backend (`pulumi stack init {stack}`)")
+        return StackNotFoundError(
+            f"stack {stack!r} does not exist in the backend (`pulumi stack init {stack}`)"
+        )
     if isinstance(exc, auto_errors.CommandError):
         detail = _first_error_line(str(exc))
         lowered = detail.lower()
@@ -209,7 +220,9 @@ class AutomationEngine:
             if self._command is None:
                 # Constructing PulumiCommand runs `pulumi version`: FileNotFoundError when absent.
                 self._command = auto.PulumiCommand()
-            return auto.select_stack(stack_name=stack, work_dir=str(self.project_dir), opts=self._workspace_options())
+            return auto.select_stack(
+                stack_name=stack, work_dir=str(self.project_dir), opts=self._workspace_options()
+            )
 
         return self._call(stack, select)
 
@@ -227,7 +240,10 @@ class AutomationEngine:
             if overrides:
                 path = Path(tmp) / f"Pulumi.{stack}.yaml"
                 raw = yaml.safe_load(config.path.read_text(encoding="utf-8")) or {}
-                raw["config"] = {**(raw.get("config") or {}), **_nested(target.values, config.values)}
+                raw["config"] = {
+                    **(raw.get("config") or {}),
+                    **_nested(target.values, config.values),
+                }
                 path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
                 kwargs["config_file"] = str(path)
             self._call(stack, lambda: st.preview(**kwargs))
@@ -249,7 +265,12 @@ class AutomationEngine:
 
         st = self._stack(stack)
         for key, value in changes.items():
-            self._call(stack, lambda k=key, v=value: st.set_config(k, auto.ConfigValue(value=v), path="." in k))
+            self._call(
+                stack,
+                functools.partial(
+                    st.set_config, key, auto.ConfigValue(value=value), path="." in key
+                ),
+            )
         events: list[Any] = []
         started = time.monotonic()
         try:
@@ -278,7 +299,9 @@ class AutomationEngine:
 
         outputs = self.outputs(stack)
         if "drMode" in outputs and "trafficTarget" in outputs:
-            return DrState(str(outputs["drMode"]), str(outputs["trafficTarget"]), f"stack {stack} outputs")
+            return DrState(
+                str(outputs["drMode"]), str(outputs["trafficTarget"]), f"stack {stack} outputs"
+            )
         config = load_stack_config(self.project_dir, stack)
         return DrState(
             str(config.get("drMode", "standby")),
@@ -299,7 +322,8 @@ def _failed_resource(events: list[Any]) -> str | None:
     diagnostics = [
         e.diagnostic_event
         for e in events
-        if getattr(e, "diagnostic_event", None) is not None and e.diagnostic_event.severity == "error"
+        if getattr(e, "diagnostic_event", None) is not None
+        and e.diagnostic_event.severity == "error"
     ]
     for e in events:
         failed = getattr(e, "res_op_failed_event", None)
@@ -307,8 +331,9 @@ def _failed_resource(events: list[Any]) -> str | None:
             urn = failed.metadata.urn
             message = next((d.message for d in diagnostics if d.urn == urn), "")
             detail = redact_text(" ".join(message.split()))[:300]
-            return f"{failed.metadata.op.value} of {urn.rsplit('::', 1)[-1]} ({failed.metadata.type}) failed" + (
-                f": {detail}" if detail else ""
+            return (
+                f"{failed.metadata.op.value} of {urn.rsplit('::', 1)[-1]} ({failed.metadata.type}) failed"
+                + (f": {detail}" if detail else "")
             )
     return None
 

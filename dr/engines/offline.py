@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from cost.plan import COMPUTED_MARKER, SECRET_MARKER, Op, Plan, PlannedResource
+from cost.plan import COMPUTED_MARKER, SECRET_MARKER, Plan, PlannedResource
 from dr.errors import ConfigError, EngineError
 from dr.project import PROJECT_NAME
 from dr.stack_config import StackConfig, load_stack_config

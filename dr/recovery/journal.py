@@ -45,7 +45,9 @@ class Journal:
                 # A torn last line (crash mid-write) is expected; anything else is corruption.
                 if n == len(self.path.read_text(encoding="utf-8").splitlines()):
                     break
-                raise JournalError(f"{self.path}:{n}: not valid JSON; refusing to guess the run's state") from None
+                raise JournalError(
+                    f"{self.path}:{n}: not valid JSON; refusing to guess the run's state"
+                ) from None
         return out
 
     def finished_steps(self) -> dict[str, dict[str, Any]]:

@@ -34,7 +34,7 @@ class StackRunLock:
 
     def __enter__(self) -> StackRunLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        f = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the lock's lifetime
+        f = open(self.path, "a+", encoding="utf-8")
         try:
             fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -47,7 +47,9 @@ class StackRunLock:
                 if holder
                 else "another process"
             )
-            raise RunLockedError(f"stack {self.stack!r} is locked by {who}; lock file {self.path}") from None
+            raise RunLockedError(
+                f"stack {self.stack!r} is locked by {who}; lock file {self.path}"
+            ) from None
         f.seek(0)
         f.truncate()
         f.write(json.dumps(self.holder))
@@ -55,7 +57,9 @@ class StackRunLock:
         self._file = f
         return self
 
-    def __exit__(self, *exc: tuple[type[BaseException] | None, BaseException | None, TracebackType | None]) -> None:
+    def __exit__(
+        self, *exc: tuple[type[BaseException] | None, BaseException | None, TracebackType | None]
+    ) -> None:
         if self._file is not None:
             self._file.seek(0)
             self._file.truncate()

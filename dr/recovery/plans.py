@@ -82,7 +82,9 @@ def _cost_gate(ctx: RunContext, changes: dict[str, str], scenario: str) -> StepR
                 data,
             )
         detail += f" (approved by {ctx.approved_by}: {ctx.approval_reason})"
-        ctx.record.decision = outcome.decision_ref(approved_by=ctx.approved_by, override_reason=ctx.approval_reason)
+        ctx.record.decision = outcome.decision_ref(
+            approved_by=ctx.approved_by, override_reason=ctx.approval_reason
+        )
         data["decision_ref"] = ctx.record.decision.model_dump(mode="json")
     return StepResult("succeeded", detail, data)
 
@@ -111,9 +113,17 @@ def _apply(ctx: RunContext, changes: dict[str, str], scenario: str, what: str) -
         ctx.warn(
             f"{what}: the {engine.name} engine cannot apply changes; the transition was planned and priced, not applied"
         )
-        return StepResult("skipped", f"not applied: {engine.name} engine (no pulumi CLI/backend)", {"changes": changes})
+        return StepResult(
+            "skipped",
+            f"not applied: {engine.name} engine (no pulumi CLI/backend)",
+            {"changes": changes},
+        )
     # preview -> cost gate (the run's decision, or a first one) -> up -> verify (verification hook)
-    gate = _cost_gate(ctx, changes, scenario).detail if ctx.record.decision is None else _check_against_decision(ctx, changes)
+    gate = (
+        _cost_gate(ctx, changes, scenario).detail
+        if ctx.record.decision is None
+        else _check_against_decision(ctx, changes)
+    )
     message = f"hybridops dr {ctx.operation} {ctx.run_id}: {what}"
     result = engine.apply(ctx.stack, changes, message=message)
     return StepResult(
@@ -128,14 +138,19 @@ def _verify_state(changes: dict[str, str]) -> Any:
         if result.outcome != "succeeded":
             return None
         state = ctx.services.engine.dr_state(ctx.stack)
-        current = {"hybridops:drMode": state.dr_mode, "hybridops:trafficTarget": state.traffic_target}
+        current = {
+            "hybridops:drMode": state.dr_mode,
+            "hybridops:trafficTarget": state.traffic_target,
+        }
         wrong = {k: current[k] for k, v in changes.items() if current[k] != v}
         return f"stack reports {wrong} after up" if wrong else None
 
     return verify
 
 
-def _config_step(step_id: str, name: str, transition: Transition, *, scale: bool, traffic: bool, scenario: str) -> Step:
+def _config_step(
+    step_id: str, name: str, transition: Transition, *, scale: bool, traffic: bool, scenario: str
+) -> Step:
     changes = _config_changes(transition, scale=scale, traffic=traffic)
     desc = ", ".join(f"{k.split(':')[1]}={v}" for k, v in changes.items())
     return Step(
@@ -155,7 +170,9 @@ def _record_step() -> Step:
         notifier = ctx.services.notifier
         if notifier is None:
             return StepResult("skipped", "no notifier configured; the record is the evidence")
-        sent = ctx.services.notify_progress(ctx, f"DR {ctx.operation} of {ctx.stack}: all steps done")
+        sent = ctx.services.notify_progress(
+            ctx, f"DR {ctx.operation} of {ctx.stack}: all steps done"
+        )
         return StepResult("succeeded", sent)
 
     return Step(
@@ -175,24 +192,56 @@ def _health_step(step_id: str, name: str, *, onprem: bool) -> Step:
         health = profile.onprem_health if onprem else profile.health
         results = []
         checks = 0
-        if not onprem and ctx.services.database is not None and profile.database.mode == "postgres-streaming":
+        if (
+            not onprem
+            and ctx.services.database is not None
+            and profile.database.mode == "postgres-streaming"
+        ):
             probe = ctx.services.database.probe_cloud_writable()
             checks += 1
-            results.append({"target": "cloud database", "healthy": bool(probe.writable), "detail": probe.reason})
-        if onprem and ctx.services.database is not None and profile.database.mode == "postgres-streaming":
+            results.append(
+                {
+                    "target": "cloud database",
+                    "healthy": bool(probe.writable),
+                    "detail": probe.reason,
+                }
+            )
+        if (
+            onprem
+            and ctx.services.database is not None
+            and profile.database.mode == "postgres-streaming"
+        ):
             reachable = ctx.services.database.onprem_reachable()
             checks += 1
-            results.append({"target": "db-01", "healthy": reachable, "detail": "reachable" if reachable else "unreachable"})
+            results.append(
+                {
+                    "target": "db-01",
+                    "healthy": reachable,
+                    "detail": "reachable" if reachable else "unreachable",
+                }
+            )
         for url in health.urls:
             checks += 1
-            r = ctx.services.health.wait_healthy(url, timeout_s=min(health.timeout_s, ctx.remaining()), interval_s=health.interval_s)
-            results.append({"target": url, "healthy": r.healthy, "detail": f"{r.detail} after {r.attempts} attempt(s)"})
+            r = ctx.services.health.wait_healthy(
+                url, timeout_s=min(health.timeout_s, ctx.remaining()), interval_s=health.interval_s
+            )
+            results.append(
+                {
+                    "target": url,
+                    "healthy": r.healthy,
+                    "detail": f"{r.detail} after {r.attempts} attempt(s)",
+                }
+            )
         if checks == 0:
             ctx.warn(f"{name}: no health checks configured in the DR profile")
             return StepResult("skipped", "no health checks configured", {"health": results})
         bad = [r for r in results if not r["healthy"]]
         if bad:
-            return StepResult("failed", "unhealthy: " + "; ".join(f"{r['target']} ({r['detail']})" for r in bad), {"health": results})
+            return StepResult(
+                "failed",
+                "unhealthy: " + "; ".join(f"{r['target']} ({r['detail']})" for r in bad),
+                {"health": results},
+            )
         return StepResult("succeeded", f"{len(results)} check(s) healthy", {"health": results})
 
     return Step(
@@ -213,7 +262,10 @@ def _health_step(step_id: str, name: str, *, onprem: bool) -> Step:
 def _confirm_trigger(ctx: RunContext) -> StepResult:
     trigger = ctx.record.trigger
     profile: DrProfile = ctx.services.profile
-    expected = {"cutover": {"dr-cutover", "workflow_dispatch"}, "drill": {"dr-drill", "dr-cutover", "workflow_dispatch"}}
+    expected = {
+        "cutover": {"dr-cutover", "workflow_dispatch"},
+        "drill": {"dr-drill", "dr-cutover", "workflow_dispatch"},
+    }
     data: dict[str, Any] = {}
     if trigger.source == "event-file":
         allowed = expected.get(ctx.operation, set())
@@ -223,7 +275,9 @@ def _confirm_trigger(ctx: RunContext) -> StepResult:
             )
         if trigger.alert is not None:
             if trigger.alert.get("status") == "resolved":
-                raise TriggerRefusedError("the alert in the event is resolved: nothing to fail over from")
+                raise TriggerRefusedError(
+                    "the alert in the event is resolved: nothing to fail over from"
+                )
             if trigger.fault_at is not None:
                 age = (datetime.now(UTC) - trigger.fault_at).total_seconds()
                 data["alert_age_s"] = round(age, 1)
@@ -233,17 +287,23 @@ def _confirm_trigger(ctx: RunContext) -> StepResult:
                     )
     healthy = []
     for url in [] if ctx.simulate else profile.trigger.onprem_probe_urls:
-        ok, status, detail = ctx.services.health.probe_once(url)
+        ok, _status, detail = ctx.services.health.probe_once(url)
         if ok:
             healthy.append(f"{url} ({detail})")
     data["onprem_healthy"] = healthy
     if healthy and not ctx.force:
-        raise TriggerRefusedError(f"on-prem looks healthy ({', '.join(healthy)}); use --force to cut over anyway")
+        raise TriggerRefusedError(
+            f"on-prem looks healthy ({', '.join(healthy)}); use --force to cut over anyway"
+        )
     if healthy:
         ctx.warn(f"cut over with --force although on-prem answered healthy: {', '.join(healthy)}")
     fault_at = trigger.fault_at or ctx.record.started_at
     data["fault_at"] = fault_at.isoformat()
-    what = f"{trigger.event_type} from {trigger.source}" if trigger.event_type else f"manual ({trigger.reason or 'no reason given'})"
+    what = (
+        f"{trigger.event_type} from {trigger.source}"
+        if trigger.event_type
+        else f"manual ({trigger.reason or 'no reason given'})"
+    )
     return StepResult("succeeded", f"trigger confirmed: {what}", data)
 
 
@@ -252,12 +312,19 @@ def _fence(ctx: RunContext) -> StepResult:
     if db is None:
         return StepResult("skipped", "no database steps in this DR profile")
     status = db.replication_status()
-    ctx.state["rpo"] = {"lag_bytes": status.get("unreceived_bytes", status.get("lag_bytes")), "lag_seconds": status.get("lag_seconds")}
+    ctx.state["rpo"] = {
+        "lag_bytes": status.get("unreceived_bytes", status.get("lag_bytes")),
+        "lag_seconds": status.get("lag_seconds"),
+    }
     fence = db.fence_onprem(ctx.remaining())
     data = {"replication": status, "fence": fence}
     if not fence["fenced"]:
-        ctx.warn(f"db-01 could not be fenced ({fence['outcome']}); promotion will refuse unless --force")
-    return StepResult("succeeded", f"db-01 {fence['outcome']}; lag before fencing {ctx.state['rpo']}", data)
+        ctx.warn(
+            f"db-01 could not be fenced ({fence['outcome']}); promotion will refuse unless --force"
+        )
+    return StepResult(
+        "succeeded", f"db-01 {fence['outcome']}; lag before fencing {ctx.state['rpo']}", data
+    )
 
 
 def _promote_precondition(ctx: RunContext) -> str | None:
@@ -275,9 +342,15 @@ def _promote(ctx: RunContext) -> StepResult:
         return StepResult("skipped", "no database steps in this DR profile")
     result = db.promote_cloud(force=ctx.force, timeout=ctx.remaining())
     if result.get("forced"):
-        ctx.warn("promotion was forced (--force) although db-01 could not be shown to refuse writes")
+        ctx.warn(
+            "promotion was forced (--force) although db-01 could not be shown to refuse writes"
+        )
     ctx.state["writable_at"] = datetime.now(UTC).isoformat()
-    return StepResult("succeeded", f"{result['outcome']} in {result.get('writable_after_s')} s", {"promote": result, "writable_at": ctx.state["writable_at"]})
+    return StepResult(
+        "succeeded",
+        f"{result['outcome']} in {result.get('writable_after_s')} s",
+        {"promote": result, "writable_at": ctx.state["writable_at"]},
+    )
 
 
 def cutover_plan(profile: DrProfile) -> RecoveryPlan:
@@ -300,8 +373,12 @@ def cutover_plan(profile: DrProfile) -> RecoveryPlan:
             describe="preview the whole cutover, price it and decide allow/warn/block",
             timeout_s=900,
             mutating=False,
-            precondition=lambda ctx: _state_matches(ctx, _config_changes(t, scale=True, traffic=True)),
-            action=lambda ctx: _cost_gate(ctx, _config_changes(t, scale=True, traffic=True), "cutover"),
+            precondition=lambda ctx: _state_matches(
+                ctx, _config_changes(t, scale=True, traffic=True)
+            ),
+            action=lambda ctx: _cost_gate(
+                ctx, _config_changes(t, scale=True, traffic=True), "cutover"
+            ),
         ),
     ]
     if db_steps:
@@ -326,9 +403,18 @@ def cutover_plan(profile: DrProfile) -> RecoveryPlan:
             ),
         ]
     steps += [
-        _config_step("scale-cloud", "scale cloud capacity", t, scale=True, traffic=False, scenario="cutover"),
+        _config_step(
+            "scale-cloud", "scale cloud capacity", t, scale=True, traffic=False, scenario="cutover"
+        ),
         _health_step("verify-health", "verify cloud health", onprem=False),
-        _config_step("switch-traffic", "switch traffic to cloud", t, scale=False, traffic=True, scenario="cutover"),
+        _config_step(
+            "switch-traffic",
+            "switch traffic to cloud",
+            t,
+            scale=False,
+            traffic=True,
+            scenario="cutover",
+        ),
         _record_step(),
     ]
     return RecoveryPlan(name="cutover", steps=tuple(steps))
@@ -342,7 +428,9 @@ def _resync(ctx: RunContext) -> StepResult:
     if db is None:
         return StepResult("skipped", "no database steps in this DR profile")
     result = db.resync_onprem(timeout=ctx.remaining())
-    return StepResult("succeeded", f"db-01 {result['outcome']} ({result['method']})", {"rebuild": result})
+    return StepResult(
+        "succeeded", f"db-01 {result['outcome']} ({result['method']})", {"rebuild": result}
+    )
 
 
 def _switchover(ctx: RunContext) -> StepResult:
@@ -350,7 +438,10 @@ def _switchover(ctx: RunContext) -> StepResult:
     if db is None:
         return StepResult("skipped", "no database steps in this DR profile")
     result = db.switchover_to_onprem(timeout=ctx.remaining())
-    ctx.state["rpo"] = {"lag_bytes": result.get("data_loss_bytes"), "lag_seconds": 0.0 if result.get("data_loss_bytes") == 0 else None}
+    ctx.state["rpo"] = {
+        "lag_bytes": result.get("data_loss_bytes"),
+        "lag_seconds": 0.0 if result.get("data_loss_bytes") == 0 else None,
+    }
     ctx.state["writable_at"] = datetime.now(UTC).isoformat()
     return StepResult(
         "succeeded",
@@ -369,14 +460,20 @@ def _onprem_is_primary(ctx: RunContext) -> str | None:
 def _cost_recheck(ctx: RunContext) -> StepResult:
     plan = ctx.services.engine.plan(ctx.stack, {})
     outcome = ctx.services.cost_gate.evaluate(
-        plan, scenario="change", run_id=f"{ctx.run_id}-recheck", drill=ctx.operation == "drill",
-        approved_by=None, override_reason=None,
+        plan,
+        scenario="change",
+        run_id=f"{ctx.run_id}-recheck",
+        drill=ctx.operation == "drill",
+        approved_by=None,
+        override_reason=None,
     )
     figures = outcome.figures
     detail = f"back at {figures.planned_monthly} {figures.currency}/month ({outcome.decision}: {outcome.reason})"
     if outcome.decision != "allow":
         ctx.warn(f"cost re-check after failback: {outcome.decision}: {outcome.reason}")
-    return StepResult("succeeded", detail, {"decision": outcome.decision, "decision_record": outcome.record_path})
+    return StepResult(
+        "succeeded", detail, {"decision": outcome.decision, "decision_record": outcome.record_path}
+    )
 
 
 def failback_plan(profile: DrProfile) -> RecoveryPlan:
@@ -405,8 +502,22 @@ def failback_plan(profile: DrProfile) -> RecoveryPlan:
             ),
         ]
     steps += [
-        _config_step("traffic-back", "switch traffic back on-prem", t, scale=False, traffic=True, scenario="failback"),
-        _config_step("scale-to-standby", "scale cloud to standby", t, scale=True, traffic=False, scenario="failback"),
+        _config_step(
+            "traffic-back",
+            "switch traffic back on-prem",
+            t,
+            scale=False,
+            traffic=True,
+            scenario="failback",
+        ),
+        _config_step(
+            "scale-to-standby",
+            "scale cloud to standby",
+            t,
+            scale=True,
+            traffic=False,
+            scenario="failback",
+        ),
         Step(
             id="cost-recheck",
             name="cost re-check",

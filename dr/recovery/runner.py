@@ -11,10 +11,10 @@ from types import FrameType
 from typing import Any, Protocol
 
 from dr.errors import HybridOpsError
+from dr.records import RunDir, RunRecord, StepRecord
 from dr.recovery.context import RunContext
 from dr.recovery.journal import Journal
 from dr.recovery.model import RecoveryPlan, Step, StepResult, StepStop
-from dr.records import RunDir, RunRecord, StepRecord
 from dr.redact import redact_data, redact_text
 
 EXIT_OK, EXIT_ERROR, EXIT_WARN, EXIT_BLOCK = 0, 1, 10, 20
@@ -75,9 +75,13 @@ class Runner:
         ctx, record = self.ctx, self.ctx.record
         finished = self.journal.finished_steps()
         if self.journal.run_started() is None:
-            self.journal.append("run-started", run_id=ctx.run_id, plan=self.plan.name, stack=ctx.stack)
+            self.journal.append(
+                "run-started", run_id=ctx.run_id, plan=self.plan.name, stack=ctx.stack
+            )
         else:
-            record.notes.append(f"resumed: {len(finished)} step(s) completed by an earlier attempt were not repeated")
+            record.notes.append(
+                f"resumed: {len(finished)} step(s) completed by an earlier attempt were not repeated"
+            )
             self.journal.append("run-resumed", run_id=ctx.run_id, completed=sorted(finished))
         exit_code = EXIT_OK
         cancelled = False
@@ -109,14 +113,24 @@ class Runner:
         try:
             result = self._execute(step)
             if result.outcome == "succeeded" and time.monotonic() - t0 > step.timeout_s:
-                result = StepResult("failed", f"exceeded its timeout of {step.timeout_s:.0f} s ({result.detail})", result.data)
+                result = StepResult(
+                    "failed",
+                    f"exceeded its timeout of {step.timeout_s:.0f} s ({result.detail})",
+                    result.data,
+                )
         except StepStop as stop:
             result, code = StepResult("stopped", stop.reason, stop.data), stop.exit_code
         except (KeyboardInterrupt, Cancelled) as exc:
-            result, code, cancelled = StepResult("cancelled", f"interrupted ({exc or 'Ctrl-C'})"), 130, True
+            result, code, cancelled = (
+                StepResult("cancelled", f"interrupted ({exc or 'Ctrl-C'})"),
+                130,
+                True,
+            )
         except HybridOpsError as exc:
             result, code = StepResult("failed", str(exc)), exc.exit_code
-        except Exception as exc:  # a bug or an unexpected library error: record it, never lose the run
+        except (
+            Exception
+        ) as exc:  # a bug or an unexpected library error: record it, never lose the run
             result, code = StepResult("failed", f"{type(exc).__name__}: {exc}"), EXIT_ERROR
         if result.outcome == "failed" and code == EXIT_OK:
             code = EXIT_ERROR
@@ -124,7 +138,9 @@ class Runner:
         data = redact_data(result.data)
         detail = redact_text(result.detail)
         ctx.state.update(result.data)
-        self.journal.append("step-finished", step=step.id, outcome=result.outcome, detail=detail, data=data)
+        self.journal.append(
+            "step-finished", step=step.id, outcome=result.outcome, detail=detail, data=data
+        )
         return (
             StepRecord(
                 id=step.id,
@@ -144,7 +160,9 @@ class Runner:
     def _execute(self, step: Step) -> StepResult:
         ctx = self.ctx
         if ctx.simulate and (step.mutating or step.live):
-            return StepResult("simulated", f"would {step.describe}" if step.describe else "simulated")
+            return StepResult(
+                "simulated", f"would {step.describe}" if step.describe else "simulated"
+            )
         if step.precondition is not None:
             done = step.precondition(ctx)
             if done:
@@ -162,7 +180,9 @@ class Runner:
         if cancelled:
             record.result = "CANCELLED"
         elif "stopped" in outcomes:
-            record.result = "CANCELLED"  # a gate stopped it on purpose; exit code says why (10 warn / 20 block)
+            record.result = (
+                "CANCELLED"  # a gate stopped it on purpose; exit code says why (10 warn / 20 block)
+            )
         elif "failed" in outcomes:
             record.result = "ERRORS"
         elif record.warnings:
@@ -176,7 +196,9 @@ class Runner:
             try:
                 self.finalize(ctx, record)
             except Exception as exc:  # the record must still be written
-                record.notes.append(f"finalizing failed: {type(exc).__name__}: {redact_text(str(exc))}")
+                record.notes.append(
+                    f"finalizing failed: {type(exc).__name__}: {redact_text(str(exc))}"
+                )
         self.run_dir.write_record(record)
         self.journal.append("run-finished", result=record.result, exit_code=exit_code)
 

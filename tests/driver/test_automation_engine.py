@@ -8,11 +8,19 @@ from pathlib import Path
 import pytest
 
 from dr.engines.automation import AutomationEngine
-from dr.errors import EngineError, EngineUnavailableError, ProviderError, StackLockedError, StackNotFoundError
+from dr.errors import (
+    EngineError,
+    EngineUnavailableError,
+    ProviderError,
+    StackLockedError,
+    StackNotFoundError,
+)
 from tests.support.pulumi_standin import StackState, StandInPulumi, load_events
 
 
-@pytest.mark.parametrize("cli_version", ["3.200.0", "3.210.0"], ids=["event-log-file", "event-log-grpc"])
+@pytest.mark.parametrize(
+    "cli_version", ["3.200.0", "3.210.0"], ids=["event-log-file", "event-log-grpc"]
+)
 def test_preview_becomes_a_plan(scratch_project: Path, cli_version: str):
     """Both event transports (file <= 3.205, gRPC after) yield the same Plan."""
     cli = StandInPulumi(
@@ -39,7 +47,9 @@ def test_preview_becomes_a_plan(scratch_project: Path, cli_version: str):
 def test_mixed_steps_map_to_plan_ops(scratch_project: Path):
     """create / replace (three engine steps, one Plan step) / delete / same; unknowns and secrets."""
     cli = StandInPulumi(
-        scratch_project, lambda op, cfg, st: (load_events("preview-mixed.jsonl"), 0, ""), stacks={"cloud-dr": StackState()}
+        scratch_project,
+        lambda op, cfg, st: (load_events("preview-mixed.jsonl"), 0, ""),
+        stacks={"cloud-dr": StackState()},
     )
     plan = AutomationEngine(scratch_project, command=cli).plan("cloud-dr")
     ops = {r.name: r.op for r in plan.resources}
@@ -58,10 +68,14 @@ def test_mixed_steps_map_to_plan_ops(scratch_project: Path):
     assert plan.get("cloud-cn-onprem").inputs["sharedKey"] == "[secret]"
 
 
-def test_what_if_overrides_do_not_touch_the_stack_file(scratch_project: Path, standin: StandInPulumi):
+def test_what_if_overrides_do_not_touch_the_stack_file(
+    scratch_project: Path, standin: StandInPulumi
+):
     stack_file = scratch_project / "stacks" / "Pulumi.cloud-dr.yaml"
     before = stack_file.read_text()
-    plan = AutomationEngine(scratch_project, command=standin).plan("cloud-dr", {"hybridops:drMode": "active"})
+    plan = AutomationEngine(scratch_project, command=standin).plan(
+        "cloud-dr", {"hybridops:drMode": "active"}
+    )
     assert stack_file.read_text() == before
     preview = next(c for c in standin.calls if c[0] == "preview")
     assert "--config-file" in preview
@@ -74,7 +88,10 @@ def test_apply_persists_config_and_runs_up(scratch_project: Path, standin: Stand
     result = engine.apply("cloud-dr", {"hybridops:drMode": "active"}, message="cutover test")
     assert result.resource_changes == {"same": 22, "update": 2}
     assert result.outputs["drMode"] == "active"
-    assert "hybridops:drMode: active" in (scratch_project / "stacks" / "Pulumi.cloud-dr.yaml").read_text()
+    assert (
+        "hybridops:drMode: active"
+        in (scratch_project / "stacks" / "Pulumi.cloud-dr.yaml").read_text()
+    )
     assert engine.outputs("cloud-dr")["drMode"] == "active"
     up = next(c for c in standin.calls if c[0] == "up")
     assert up[up.index("--message") + 1] == "cutover test"
@@ -86,18 +103,28 @@ def test_lock_conflict_is_stack_locked(scratch_project: Path):
         lambda op, cfg, st: (load_events("up-cutover.jsonl"), 0, ""),
         stacks={"cloud-dr": StackState(locked_by_other_update=True)},
     )
-    with pytest.raises(StackLockedError, match=r"stack 'cloud-dr' is locked: another update is in progress"):
-        AutomationEngine(scratch_project, command=cli).apply("cloud-dr", {"hybridops:drMode": "active"}, message="m")
+    with pytest.raises(
+        StackLockedError, match=r"stack 'cloud-dr' is locked: another update is in progress"
+    ):
+        AutomationEngine(scratch_project, command=cli).apply(
+            "cloud-dr", {"hybridops:drMode": "active"}, message="m"
+        )
 
 
 def test_failed_resource_names_the_resource_and_reason(scratch_project: Path):
     cli = StandInPulumi(
         scratch_project,
-        lambda op, cfg, st: (load_events("up-failed-resource.jsonl"), 255, "error: update failed\n"),
+        lambda op, cfg, st: (
+            load_events("up-failed-resource.jsonl"),
+            255,
+            "error: update failed\n",
+        ),
         stacks={"cloud-dr": StackState(outputs={"drMode": "standby"})},
     )
     with pytest.raises(EngineError) as err:
-        AutomationEngine(scratch_project, command=cli).apply("cloud-dr", {"hybridops:drMode": "active"}, message="m")
+        AutomationEngine(scratch_project, command=cli).apply(
+            "cloud-dr", {"hybridops:drMode": "active"}, message="m"
+        )
     text = str(err.value)
     assert "update of cloud-pool-dr (azure-native:containerservice:AgentPool) failed" in text
     assert "QuotaExceeded" in text
@@ -127,7 +154,9 @@ def test_credentials_error_is_a_provider_error(scratch_project: Path):
     assert "hunter2" not in str(err.value)
 
 
-def test_missing_cli_says_install_or_offline(scratch_project: Path, monkeypatch: pytest.MonkeyPatch):
+def test_missing_cli_says_install_or_offline(
+    scratch_project: Path, monkeypatch: pytest.MonkeyPatch
+):
     monkeypatch.setenv("PATH", str(scratch_project))  # no pulumi here
     with pytest.raises(EngineUnavailableError, match=r"pulumi CLI is not installed.*--offline"):
         AutomationEngine(scratch_project).plan("cloud-dr")

@@ -22,15 +22,31 @@ def _journal(path: Path) -> list[dict]:
 
 
 def test_killed_run_resumes_at_the_first_unfinished_step(scratch_project: Path, tmp_path: Path):
-    cloud, onprem = HealthServer(503), HealthServer(503)  # cloud not healthy yet: the run waits in verify-health
+    cloud, onprem = (
+        HealthServer(503),
+        HealthServer(503),
+    )  # cloud not healthy yet: the run waits in verify-health
     artefacts, state = tmp_path / "art", tmp_path / "backend.json"
     journal = artefacts / "dr" / "crash-1" / "journal.jsonl"
-    argv = [sys.executable, "-m", "tests.support.crash_runner", str(scratch_project), str(artefacts), "crash-1", str(state), cloud.url, onprem.url]
+    argv = [
+        sys.executable,
+        "-m",
+        "tests.support.crash_runner",
+        str(scratch_project),
+        str(artefacts),
+        "crash-1",
+        str(state),
+        cloud.url,
+        onprem.url,
+    ]
     try:
         proc = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            if any(e.get("event") == "step-started" and e.get("step") == "verify-health" for e in _journal(journal)):
+            if any(
+                e.get("event") == "step-started" and e.get("step") == "verify-health"
+                for e in _journal(journal)
+            ):
                 break
             assert proc.poll() is None, proc.communicate()
             time.sleep(0.05)
@@ -73,4 +89,7 @@ def test_killed_run_resumes_at_the_first_unfinished_step(scratch_project: Path, 
     switch = next(s for s in record["steps"] if s["id"] == "switch-traffic")
     assert "within the approved 900.00/month" in switch["data"]["gate"]
     backend = json.loads(state.read_text())["cloud-dr"]
-    assert [h["kind"] for h in backend["history"]] == ["up", "up"]  # scale once, traffic once: nothing applied twice
+    assert [h["kind"] for h in backend["history"]] == [
+        "up",
+        "up",
+    ]  # scale once, traffic once: nothing applied twice

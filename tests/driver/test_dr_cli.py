@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 
 import jsonschema
 import pytest
@@ -26,41 +25,125 @@ def test_offline_drill_writes_a_complete_record(capsys, tmp_path):
     """Acceptance: works on a fresh machine (no pulumi CLI, no credentials) and leaves full evidence."""
     art = tmp_path / "art"
     code, out, err = _run(
-        capsys, "dr", "drill", "--stack", "cloud-dr", "--offline", "--simulate", "--run-id", "drill-1", "--artefacts", str(art)
+        capsys,
+        "dr",
+        "drill",
+        "--stack",
+        "cloud-dr",
+        "--offline",
+        "--simulate",
+        "--run-id",
+        "drill-1",
+        "--artefacts",
+        str(art),
     )
     assert code == 0, err
     run = art / "dr" / "drill-1"
-    assert {p.name for p in run.iterdir()} == {"record.json", "summary.md", "inputs.json", "journal.jsonl"}
+    assert {p.name for p in run.iterdir()} == {
+        "record.json",
+        "summary.md",
+        "inputs.json",
+        "journal.jsonl",
+    }
     record = RunRecord.model_validate_json((run / "record.json").read_text())
-    assert (record.operation, record.plan, record.simulate, record.engine, record.result) == ("drill", "cutover", True, "offline", "SUCCESS")
-    assert [s.id for s in record.steps] == ["confirm-trigger", "cost-gate", "scale-cloud", "verify-health", "switch-traffic", "record"]
+    assert (record.operation, record.plan, record.simulate, record.engine, record.result) == (
+        "drill",
+        "cutover",
+        True,
+        "offline",
+        "SUCCESS",
+    )
+    assert [s.id for s in record.steps] == [
+        "confirm-trigger",
+        "cost-gate",
+        "scale-cloud",
+        "verify-health",
+        "switch-traffic",
+        "record",
+    ]
     assert record.decision.decision == "allow"
     assert record.cost.currency == "USD" and record.cost.event_cost is not None
     decision_path = art / "cost" / "cloud-dr" / "decision-drill-1.json"
     assert decision_path.exists() and (art / "cost" / "cloud-dr" / "cost-run-drill-1.json").exists()
     artefact = json.loads((art / "cost" / "cloud-dr" / "cost-run-drill-1.json").read_text())
-    jsonschema.validate(artefact, json.loads((REPO / "docs" / "ci" / "cost-artefact.schema.json").read_text()))
+    jsonschema.validate(
+        artefact, json.loads((REPO / "docs" / "ci" / "cost-artefact.schema.json").read_text())
+    )
     assert "```mermaid\ngantt" in (run / "summary.md").read_text()
     assert "drill of cloud-dr (simulated): SUCCESS (exit 0)" in out
-    assert "[2/6] plan and cost decision (approval) ..." in err  # plain progress lines off a terminal
+    assert (
+        "[2/6] plan and cost decision (approval) ..." in err
+    )  # plain progress lines off a terminal
 
 
 def test_same_run_id_for_another_operation_is_refused(capsys, tmp_path):
     art = tmp_path / "art"
-    assert _run(capsys, "dr", "drill", "--stack", "cloud-dr", "--offline", "--run-id", "r", "--artefacts", str(art))[0] == 0
-    code, _, err = _run(capsys, "dr", "failback", "--stack", "cloud-dr", "--offline", "--simulate", "--run-id", "r", "--artefacts", str(art))
+    assert (
+        _run(
+            capsys,
+            "dr",
+            "drill",
+            "--stack",
+            "cloud-dr",
+            "--offline",
+            "--run-id",
+            "r",
+            "--artefacts",
+            str(art),
+        )[0]
+        == 0
+    )
+    code, _, err = _run(
+        capsys,
+        "dr",
+        "failback",
+        "--stack",
+        "cloud-dr",
+        "--offline",
+        "--simulate",
+        "--run-id",
+        "r",
+        "--artefacts",
+        str(art),
+    )
     assert code == 1 and "run id r belongs to a drill of cloud-dr" in err
 
 
 def test_approved_by_needs_a_reason(capsys, tmp_path):
-    code, _, err = _run(capsys, "dr", "cutover", "--stack", "cloud-dr", "--offline", "--approved-by", "alice", "--artefacts", str(tmp_path))
+    code, _, err = _run(
+        capsys,
+        "dr",
+        "cutover",
+        "--stack",
+        "cloud-dr",
+        "--offline",
+        "--approved-by",
+        "alice",
+        "--artefacts",
+        str(tmp_path),
+    )
     assert code == 2 and "--approved-by needs --reason" in err
 
 
 def test_event_file_of_the_wrong_kind_is_refused(capsys, tmp_path):
     event = tmp_path / "event.json"
-    event.write_text(json.dumps({"action": "dr-recovered", "client_payload": {"status": "resolved"}}))
-    code, _, _ = _run(capsys, "dr", "drill", "--stack", "cloud-dr", "--offline", "--event-file", str(event), "--run-id", "e", "--artefacts", str(tmp_path))
+    event.write_text(
+        json.dumps({"action": "dr-recovered", "client_payload": {"status": "resolved"}})
+    )
+    code, _, _ = _run(
+        capsys,
+        "dr",
+        "drill",
+        "--stack",
+        "cloud-dr",
+        "--offline",
+        "--event-file",
+        str(event),
+        "--run-id",
+        "e",
+        "--artefacts",
+        str(tmp_path),
+    )
     record = json.loads((tmp_path / "dr" / "e" / "record.json").read_text())
     assert code == 1 and record["result"] == "ERRORS"
     assert "event 'dr-recovered' does not ask for a drill" in record["steps"][0]["detail"]
@@ -73,8 +156,14 @@ def test_planted_secrets_appear_in_no_file_and_no_log(capsys, tmp_path, monkeypa
     github_token = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
     alert_password = "Alert-Leaked-Pass-99"
     hook_token = "T0ken-In-Webhook-Url-123"
-    monkeypatch.setenv("HYBRIDOPS_DB_ONPREM_DSN", f"postgresql://dr:{dsn_password}@127.0.0.1:1/postgres?connect_timeout=1")
-    monkeypatch.setenv("HYBRIDOPS_DB_CLOUD_DSN", f"host=127.0.0.1 port=2 user=dr password={dsn_password} connect_timeout=1")
+    monkeypatch.setenv(
+        "HYBRIDOPS_DB_ONPREM_DSN",
+        f"postgresql://dr:{dsn_password}@127.0.0.1:1/postgres?connect_timeout=1",
+    )
+    monkeypatch.setenv(
+        "HYBRIDOPS_DB_CLOUD_DSN",
+        f"host=127.0.0.1 port=2 user=dr password={dsn_password} connect_timeout=1",
+    )
     monkeypatch.setenv("HYBRIDOPS_NOTIFY_WEBHOOK_URL", f"http://127.0.0.1:9/hooks/{hook_token}")
     profile = tmp_path / "profile.yaml"
     data = yaml.safe_load((REPO / "stacks" / "dr" / "cloud-dr.yaml").read_text())
@@ -100,8 +189,20 @@ def test_planted_secrets_appear_in_no_file_and_no_log(capsys, tmp_path, monkeypa
     )
     art = tmp_path / "art"
     code, out, err = _run(
-        capsys, "dr", "cutover", "--stack", "cloud-dr", "--offline", "--event-file", str(event), "--profile", str(profile),
-        "--run-id", "leak", "--artefacts", str(art),
+        capsys,
+        "dr",
+        "cutover",
+        "--stack",
+        "cloud-dr",
+        "--offline",
+        "--event-file",
+        str(event),
+        "--profile",
+        str(profile),
+        "--run-id",
+        "leak",
+        "--artefacts",
+        str(art),
     )
     assert code == 1  # the cloud replica is unreachable: promotion fails, and says so
     record = json.loads((art / "dr" / "leak" / "record.json").read_text())
@@ -124,12 +225,20 @@ def test_dr_commands_exist_with_their_options():
     dr_group = group.commands["dr"]  # type: ignore[attr-defined]
     assert set(dr_group.commands) == {"cutover", "failback", "drill"}
     options = {o for p in dr_group.commands["cutover"].params for o in p.opts}
-    assert {"--stack", "--run-id", "--event-file", "--offline", "--simulate", "--approved-by", "--reason", "--force", "--json"} <= options
+    assert {
+        "--stack",
+        "--run-id",
+        "--event-file",
+        "--offline",
+        "--simulate",
+        "--approved-by",
+        "--reason",
+        "--force",
+        "--json",
+    } <= options
 
 
 @pytest.fixture(autouse=True)
 def _no_notifier_env(monkeypatch):
     for name in ("HYBRIDOPS_NOTIFY_WEBHOOK_URL", "HYBRIDOPS_SMTP_HOST", "HYBRIDOPS_NOTIFY_CONFIG"):
         monkeypatch.delenv(name, raising=False)
-
-

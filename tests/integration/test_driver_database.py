@@ -57,8 +57,17 @@ def test_cutover_then_failback_through_the_driver(pg_pair, scratch_project, stan
     art, locks = tmp_path / "art", tmp_path / "locks"
 
     cut = run_operation(
-        RunRequest(operation="cutover", stack="cloud-dr", run_id="cut", trigger=cli_trigger("t"), actor="t", simulate=False),
-        services, artefacts_root=art, locks_dir=locks,
+        RunRequest(
+            operation="cutover",
+            stack="cloud-dr",
+            run_id="cut",
+            trigger=cli_trigger("t"),
+            actor="t",
+            simulate=False,
+        ),
+        services,
+        artefacts_root=art,
+        locks_dir=locks,
     )
     outcomes = {s.id: s.outcome for s in cut.steps}
     assert outcomes["fence-onprem-primary"] == "succeeded"
@@ -69,12 +78,24 @@ def test_cutover_then_failback_through_the_driver(pg_pair, scratch_project, stan
     with psycopg.connect(standby.dsn, autocommit=True) as conn:
         assert conn.execute("SELECT pg_is_in_recovery()").fetchone()[0] is False
         conn.execute("INSERT INTO app_rows (v) SELECT 'cloud' FROM generate_series(1, 250)")
-    with psycopg.connect(primary.dsn, autocommit=True) as conn, pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+    with (
+        psycopg.connect(primary.dsn, autocommit=True) as conn,
+        pytest.raises(psycopg.errors.ReadOnlySqlTransaction),
+    ):
         conn.execute("INSERT INTO app_rows (v) VALUES ('split-brain?')")
 
     back = run_operation(
-        RunRequest(operation="failback", stack="cloud-dr", run_id="back", trigger=cli_trigger("t"), actor="t", simulate=False),
-        services, artefacts_root=art, locks_dir=locks,
+        RunRequest(
+            operation="failback",
+            stack="cloud-dr",
+            run_id="back",
+            trigger=cli_trigger("t"),
+            actor="t",
+            simulate=False,
+        ),
+        services,
+        artefacts_root=art,
+        locks_dir=locks,
     )
     outcomes = {s.id: s.outcome for s in back.steps}
     assert outcomes["resync-db01"] == "succeeded"
@@ -85,10 +106,23 @@ def test_cutover_then_failback_through_the_driver(pg_pair, scratch_project, stan
         assert conn.execute("SELECT pg_is_in_recovery()").fetchone()[0] is False
     with psycopg.connect(standby.dsn, autocommit=True) as conn:
         assert conn.execute("SELECT pg_is_in_recovery()").fetchone()[0] is True
-    assert standin.stacks["cloud-dr"].outputs == {"site": "cloud", "drMode": "standby", "trafficTarget": "onprem"}
+    assert standin.stacks["cloud-dr"].outputs == {
+        "site": "cloud",
+        "drMode": "standby",
+        "trafficTarget": "onprem",
+    }
 
     again = run_operation(
-        RunRequest(operation="failback", stack="cloud-dr", run_id="back2", trigger=cli_trigger("t"), actor="t", simulate=False),
-        services, artefacts_root=art, locks_dir=locks,
+        RunRequest(
+            operation="failback",
+            stack="cloud-dr",
+            run_id="back2",
+            trigger=cli_trigger("t"),
+            actor="t",
+            simulate=False,
+        ),
+        services,
+        artefacts_root=art,
+        locks_dir=locks,
     )
     assert again.steps == [] and "no-op" in again.summary

@@ -1,6 +1,6 @@
 """Runs one cutover in its own process so a test can SIGKILL it between steps.
 
-    python -m tests.support.crash_runner PROJECT ARTEFACTS RUN_ID STATE_FILE CLOUD_URL ONPREM_URL
+python -m tests.support.crash_runner PROJECT ARTEFACTS RUN_ID STATE_FILE CLOUD_URL ONPREM_URL
 """
 
 from __future__ import annotations
@@ -22,7 +22,11 @@ def main() -> int:
     cli = StandInPulumi(
         Path(project),
         cutover_scenario,
-        stacks={"cloud-dr": StackState(outputs={"site": "cloud", "drMode": "standby", "trafficTarget": "onprem"})},
+        stacks={
+            "cloud-dr": StackState(
+                outputs={"site": "cloud", "drMode": "standby", "trafficTarget": "onprem"}
+            )
+        },
         outputs_from_config=dr_outputs,
         state_file=Path(state_file),
     )
@@ -35,12 +39,25 @@ def main() -> int:
         }
     )
     services = Services(
-        engine=AutomationEngine(Path(project), command=cli), cost_gate=FixedGate("allow"), profile=profile, health=HttpHealth()
+        engine=AutomationEngine(Path(project), command=cli),
+        cost_gate=FixedGate("allow"),
+        profile=profile,
+        health=HttpHealth(),
     )
     request = RunRequest(
-        operation="cutover", stack="cloud-dr", run_id=run_id, trigger=cli_trigger("crash test"), actor="tester", simulate=False
+        operation="cutover",
+        stack="cloud-dr",
+        run_id=run_id,
+        trigger=cli_trigger("crash test"),
+        actor="tester",
+        simulate=False,
     )
-    record = run_operation(request, services, artefacts_root=Path(artefacts), locks_dir=Path(artefacts).parent / "locks")
+    record = run_operation(
+        request,
+        services,
+        artefacts_root=Path(artefacts),
+        locks_dir=Path(artefacts).parent / "locks",
+    )
     print(record.result)
     return record.exit_code or 0
 

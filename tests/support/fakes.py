@@ -15,7 +15,9 @@ from dr.records import CostFigures
 class FixedGate:
     """A cost gate that answers a fixed decision and records what it was asked."""
 
-    def __init__(self, decision: str = "allow", reason: str = "within budget", planned: str = "900.00") -> None:
+    def __init__(
+        self, decision: str = "allow", reason: str = "within budget", planned: str = "900.00"
+    ) -> None:
         self.decision = decision
         self.reason = reason
         self.planned = planned
@@ -26,7 +28,13 @@ class FixedGate:
         return GateOutcome(
             decision=self.decision,  # type: ignore[arg-type]
             reason=self.reason,
-            figures=CostFigures(currency="USD", past_monthly="500.00", planned_monthly=self.planned, diff_monthly="400.00", event_cost="12.34"),
+            figures=CostFigures(
+                currency="USD",
+                past_monthly="500.00",
+                planned_monthly=self.planned,
+                diff_monthly="400.00",
+                event_cost="12.34",
+            ),
             record_path=f"output/artifacts/cost/cloud-dr/decision-{kw['run_id']}.json",
         )
 

@@ -69,7 +69,9 @@ class StandInPulumi:
         if state_file is not None and state_file.exists():
             saved = json.loads(state_file.read_text())
             self.stacks = {
-                name: StackState(outputs=v["outputs"], history=v["history"], locked_by_other_update=v["locked"])
+                name: StackState(
+                    outputs=v["outputs"], history=v["history"], locked_by_other_update=v["locked"]
+                )
                 for name, v in saved.items()
             }
         self.version = VersionInfo.parse(version)
@@ -78,7 +80,14 @@ class StandInPulumi:
 
     # --- PulumiCommand interface -----------------------------------------------------------
 
-    def run(self, args: list[str], cwd: str, additional_env: Any, on_output: Any = None, on_error: Any = None) -> CommandResult:
+    def run(
+        self,
+        args: list[str],
+        cwd: str,
+        additional_env: Any,
+        on_output: Any = None,
+        on_error: Any = None,
+    ) -> CommandResult:
         argv = [a for a in args if a != "--non-interactive"]
         self.calls.append(argv)
         try:
@@ -99,7 +108,11 @@ class StandInPulumi:
         if self.state_file is None:
             return
         data = {
-            name: {"outputs": st.outputs, "history": st.history, "locked": st.locked_by_other_update}
+            name: {
+                "outputs": st.outputs,
+                "history": st.history,
+                "locked": st.locked_by_other_update,
+            }
             for name, st in self.stacks.items()
         }
         self.state_file.write_text(json.dumps(data))
@@ -114,17 +127,40 @@ class StandInPulumi:
         if head == "stack" and argv[1] == "output":
             state = self._state(_opt(argv, "--stack"))
             show = "--show-secrets" in argv
-            out = {k: (v if show or k not in state.secret_outputs else "[secret]") for k, v in state.outputs.items()}
+            out = {
+                k: (v if show or k not in state.secret_outputs else "[secret]")
+                for k, v in state.outputs.items()
+            }
             return json.dumps(out), "", 0
         if head == "stack" and argv[1] == "history":
             state = self._state(_opt(argv, "--stack"))
-            return json.dumps(list(reversed(state.history))[:1] if "--page-size" in argv else list(reversed(state.history))), "", 0
+            return (
+                json.dumps(
+                    list(reversed(state.history))[:1]
+                    if "--page-size" in argv
+                    else list(reversed(state.history))
+                ),
+                "",
+                0,
+            )
         if head == "config" and argv[1] == "set":
             return self._config_set(argv)
         if head == "config" and "--json" in argv:
             stack = _opt(argv, "--stack")
             values = self._config(stack)
-            return json.dumps({k: {"value": json.dumps(v) if not isinstance(v, str) else v, "secret": False} for k, v in values.items()}), "", 0
+            return (
+                json.dumps(
+                    {
+                        k: {
+                            "value": json.dumps(v) if not isinstance(v, str) else v,
+                            "secret": False,
+                        }
+                        for k, v in values.items()
+                    }
+                ),
+                "",
+                0,
+            )
         if head in ("preview", "up", "refresh"):
             return self._operation(head, argv)
         raise _CliExit(f"error: the stand-in does not implement `pulumi {' '.join(argv[:2])}`\n", 2)
@@ -166,14 +202,18 @@ class StandInPulumi:
         state = self._state(stack)
         if state.locked_by_other_update and op != "preview":
             raise _CliExit(LOCK_ERROR, 255)
-        config = self._config(stack, _opt(argv, "--config-file") if "--config-file" in argv else None)
+        config = self._config(
+            stack, _opt(argv, "--config-file") if "--config-file" in argv else None
+        )
         events, code, stderr = self.scenario(op, config, state)
         started = datetime.now(UTC)
         self._emit(_opt(argv, "--event-log"), events)
         if code == 0 and op == "up":
             state.outputs = dict(self.outputs_from_config(config))
         if op in ("up", "refresh"):
-            changes = next((e["summaryEvent"]["resourceChanges"] for e in events if "summaryEvent" in e), {})
+            changes = next(
+                (e["summaryEvent"]["resourceChanges"] for e in events if "summaryEvent" in e), {}
+            )
             state.history.append(
                 {
                     "version": len(state.history) + 1,

@@ -16,12 +16,26 @@ def dr_outputs(config: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def cutover_scenario(op: str, config: dict[str, Any], state: StackState) -> tuple[list[dict[str, Any]], int, str]:
+def cutover_scenario(
+    op: str, config: dict[str, Any], state: StackState
+) -> tuple[list[dict[str, Any]], int, str]:
     """Replays the recorded cutover events when config asks for active and the stack is standby."""
     wants_active = config.get("hybridops:drMode") == "active"
     is_active = state.outputs.get("drMode") == "active"
     if op == "preview":
-        return load_events("preview-cutover.jsonl" if wants_active and not is_active else "preview-noop.jsonl"), 0, ""
+        return (
+            load_events(
+                "preview-cutover.jsonl" if wants_active and not is_active else "preview-noop.jsonl"
+            ),
+            0,
+            "",
+        )
     if op == "up":
-        return load_events("up-cutover.jsonl" if wants_active and not is_active else "preview-noop.jsonl"), 0, ""
+        return (
+            load_events(
+                "up-cutover.jsonl" if wants_active and not is_active else "preview-noop.jsonl"
+            ),
+            0,
+            "",
+        )
     return load_events("preview-noop.jsonl"), 0, ""
