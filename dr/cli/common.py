@@ -13,6 +13,7 @@ ProjectDirOption = Annotated[
     Path | None,
     typer.Option(
         "--project-dir",
+        envvar="HYBRIDOPS_PROJECT_DIR",
         help="Pulumi project directory (default: found from the current directory).",
     ),
 ]
@@ -29,7 +30,9 @@ SetOption = Annotated[
 OfflineOption = Annotated[
     bool,
     typer.Option(
-        "--offline", help="Evaluate in-process with the SDK's mocks: no pulumi CLI, no credentials."
+        "--offline",
+        envvar="HYBRIDOPS_OFFLINE",
+        help="Evaluate in-process with the SDK's mocks: no pulumi CLI, no credentials."
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]

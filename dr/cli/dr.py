@@ -56,12 +56,14 @@ ForceOption = Annotated[
     ),
 ]
 ProfileOption = Annotated[
-    Path | None, typer.Option("--profile", help="DR profile (default: stacks/dr/<stack>.yaml).")
+    Path | None,
+    typer.Option("--profile", envvar="HYBRIDOPS_DR_PROFILE", help="DR profile (default: stacks/dr/<stack>.yaml)."),
 ]
 ArtefactsOption = Annotated[
     Path | None,
     typer.Option(
         "--artefacts",
+        envvar="HYBRIDOPS_ARTEFACTS",
         help="Artefacts root (default <project>/output/artifacts): run records in <root>/dr/<run_id>/, cost in <root>/cost/.",
     ),
 ]
