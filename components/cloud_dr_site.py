@@ -41,6 +41,7 @@ class CloudDrSite(pulumi.ComponentResource):
     wal_archive_url: pulumi.Output[str]
     key_vault_uri: pulumi.Output[str]
     dr_pool_count: pulumi.Output[int]
+    oidc_issuer_url: pulumi.Output[str]
 
     def __init__(
         self, name: str, args: CloudDrSiteArgs, opts: pulumi.ResourceOptions | None = None
@@ -71,11 +72,17 @@ class CloudDrSite(pulumi.ComponentResource):
         self.resource_group_name = self._rg_name
         self.cluster_name = self.cluster.name
         self.ingress_public_ip_id = self.ingress_ip.id
-        self.ingress_fqdn = self.ingress_ip.dns_settings.apply(lambda d: (d.fqdn or "") if d else "")
+        self.ingress_fqdn = self.ingress_ip.dns_settings.apply(
+            lambda d: (d.fqdn or "") if d else ""
+        )
         self.wal_archive_url = self.storage_account.primary_endpoints.apply(
             lambda e: f"{e.blob}{cloud.database.wal_container}"
         )
         self.key_vault_uri = self.key_vault.properties.apply(lambda p: p.vault_uri or "")
+        # Workload identity federates service accounts on this issuer (components/secrets_sync.py).
+        self.oidc_issuer_url = self.cluster.oidc_issuer_profile.apply(
+            lambda p: (p.issuer_url or "") if p else ""
+        )
         self.dr_pool_count = pulumi.Output.from_input(self.dr_pool_size)
         self.register_outputs(
             {
@@ -357,7 +364,7 @@ class CloudDrSite(pulumi.ComponentResource):
                 f"{self._name}-ra-{label}",
                 principal_id=principal,
                 principal_type="ServicePrincipal",
-                role_definition_id=scope.apply(functools.partial(_role_definition_id, role=role)),
+                role_definition_id=scope.apply(functools.partial(role_definition_id, role=role)),
                 scope=scope,
                 opts=self._child,
             )
@@ -427,7 +434,7 @@ class CloudDrSite(pulumi.ComponentResource):
         )
 
 
-def _role_definition_id(scope: str, *, role: str) -> str:
+def role_definition_id(scope: str, *, role: str) -> str:
     """``/subscriptions/<sub>/providers/Microsoft.Authorization/roleDefinitions/<role>`` from a resource id."""
     parts = scope.split("/")
     subscription = parts[2] if len(parts) > 2 and parts[1].lower() == "subscriptions" else ""

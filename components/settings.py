@@ -31,10 +31,14 @@ Site = Literal["onprem", "cloud"]
 
 SECRET_KEYS: dict[str, tuple[str, ...]] = {
     # site -> secret config keys (without namespace) the program reads with require_secret
-    "onprem": ("proxmoxApiToken", "rke2Token"),
+    "onprem": ("proxmoxApiToken", "rke2Token", "rke2Kubeconfig", "keyVaultClientSecret"),
     "cloud": ("vpnSharedKey",),
 }
 """Secret configuration per site. Set them with ``pulumi config set --secret <key>``."""
+
+KUBERNETES_SECRET_KEYS = frozenset({"rke2Kubeconfig", "keyVaultClientSecret"})
+"""Secrets only the Kubernetes layer reads: a stack without ``hybridops:kubernetes`` (an on-prem
+site being bootstrapped, before RKE2 has a kubeconfig) does not need them."""
 
 ALL_SECRET_KEYS = frozenset(k for keys in SECRET_KEYS.values() for k in keys)
 
@@ -319,6 +323,162 @@ class TrafficSettings(_Model):
     """The on-prem ingress, a Traffic Manager external endpoint."""
 
 
+# --- Kubernetes layer (both sites) -------------------------------------------------------
+
+K8sName = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
+"""An RFC 1123 label: names of namespaces, services, storage classes."""
+Hostname = Annotated[
+    str, Field(max_length=253, pattern=r"^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+]
+PinnedImage = Annotated[
+    str, Field(pattern=r"^[a-z0-9.-]+(:\d+)?/[a-z0-9._/-]+:v?\d+\.\d+(\.\d+)?[A-Za-z0-9._-]*$")
+]
+"""``registry/repository:tag`` with a version tag (no ``latest``, no floating major tag): what
+preview shows is what runs."""
+CpuQuantity = Annotated[str, Field(pattern=r"^\d+(\.\d+)?m?$")]
+MemoryQuantity = Annotated[str, Field(pattern=r"^\d+(Ki|Mi|Gi)$")]
+PromDuration = Annotated[str, Field(pattern=r"^\d+[smhdwy]$")]
+KeyVaultSecretName = Annotated[str, Field(pattern=r"^[0-9a-zA-Z-]{1,127}$")]
+Uuid = Annotated[
+    str, Field(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+]
+
+_MEMORY_UNITS = {"Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30}
+
+
+def _memory_bytes(quantity: str) -> int:
+    return int(quantity[:-2]) * _MEMORY_UNITS[quantity[-2:]]
+
+
+class ContainerResources(_Model):
+    """Requests (what the scheduler reserves on the node pools that carry the cost) and a memory limit."""
+
+    cpu_request: CpuQuantity
+    memory_request: MemoryQuantity
+    memory_limit: MemoryQuantity
+
+    @model_validator(mode="after")
+    def _limit_covers_request(self) -> ContainerResources:
+        if _memory_bytes(self.memory_limit) < _memory_bytes(self.memory_request):
+            raise ValueError(
+                f"memoryLimit {self.memory_limit} is below memoryRequest {self.memory_request}"
+            )
+        return self
+
+    def as_kubernetes(self) -> dict[str, dict[str, str]]:
+        # No CPU limit on purpose: CFS throttling hurts latency more than it protects neighbours
+        # (https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/).
+        return {
+            "requests": {"cpu": self.cpu_request, "memory": self.memory_request},
+            "limits": {"memory": self.memory_limit},
+        }
+
+
+class ReplicaCounts(_Model):
+    """Replicas while the site serves traffic (``active``) and while it is a warm standby."""
+
+    active: PositiveInt
+    standby: NonNegativeInt = 0
+
+    @model_validator(mode="after")
+    def _standby_not_larger(self) -> ReplicaCounts:
+        if self.standby > self.active:
+            raise ValueError(f"standby ({self.standby}) is larger than active ({self.active})")
+        return self
+
+    def count(self, serving: bool) -> int:
+        return self.active if serving else self.standby
+
+
+class NetboxSettings(_Model):
+    image: PinnedImage
+    """The netbox-docker image; both sites must run the same NetBox version (one schema in db-01)."""
+    cache_image: PinnedImage
+    """Valkey/Redis for NetBox's cache and task queue (ephemeral: it holds no state of record)."""
+    hosts: Annotated[list[Hostname], Field(min_length=1)]
+    """Host names the ingress answers: the public name first, then the site's own name (the one
+    Traffic Manager probes)."""
+    ingress_class: K8sName = "nginx"
+    tls_secret_name: K8sName | None = None
+    """Certificate Secret for the ingress (issued outside this program); ``None``: no TLS block."""
+    web_replicas: ReplicaCounts
+    worker_replicas: ReplicaCounts
+    web: ContainerResources
+    worker: ContainerResources
+    db_name: str = "netbox"
+    db_user: str = "netbox"
+
+
+class KeyVaultSecretNames(_Model):
+    """Names of the Key Vault secrets the clusters read (values never pass through Pulumi)."""
+
+    netbox_db_password: KeyVaultSecretName = "netbox-db-password"
+    netbox_secret_key: KeyVaultSecretName = "netbox-secret-key"
+    db_replication_password: KeyVaultSecretName = "pg-replication-password"
+    """Password of ``streaming_replica`` on db-01 (the role the cloud replica streams as)."""
+    db_superuser_password: KeyVaultSecretName = "pg-superuser-password"
+
+
+class ExternalKeyVaultSettings(_Model):
+    """The cloud site's Key Vault as seen from RKE2, read with a service principal."""
+
+    vault_url: Annotated[str, Field(pattern=r"^https://[a-zA-Z0-9-]{3,24}\.vault\.azure\.net/?$")]
+    tenant_id: Uuid
+    client_id: Uuid
+    """Application (client) id of the service principal; its secret is ``keyVaultClientSecret``."""
+
+
+class SecretsSettings(_Model):
+    refresh_interval: PromDuration = "1h"
+    """How often External Secrets re-reads Key Vault (a rotated password arrives within this)."""
+    names: KeyVaultSecretNames = KeyVaultSecretNames()
+    key_vault: ExternalKeyVaultSettings | None = None
+    """On-prem only: where the Key Vault is and which service principal reads it."""
+    onprem_reader_object_id: Uuid | None = None
+    """Cloud only: object id of the on-prem service principal, granted Key Vault Secrets User."""
+
+
+class DbSourceSettings(_Model):
+    """db-01 as the replica's source, reached over the site-to-site VPN."""
+
+    name: K8sName = "db-01"
+    host: IPv4Address
+    port: Annotated[int, Field(ge=1, le=65535)] = 5432
+    user: str = "streaming_replica"
+    ssl_mode: Literal["require", "verify-ca", "verify-full"] = "require"
+
+
+class DrDatabaseSettings(_Model):
+    """The CloudNativePG replica cluster of db-01 on AKS (docs/adr/0004-cloudnativepg-replica-cluster.md)."""
+
+    cluster_name: K8sName = "netbox-dr"
+    image: PinnedImage
+    """PostgreSQL image; its major version must be db-01's (physical replication)."""
+    source: DbSourceSettings
+    resources: ContainerResources
+    parameters: dict[str, str] = Field(default_factory=dict)
+    """postgresql.conf parameters; a hot standby needs max_connections & co. >= db-01's."""
+    promotion_token: Annotated[str, Field(pattern=r"^[A-Za-z0-9+/=_-]{16,}$")] | None = None
+    """Demotion token of the former primary, set by the driver for a planned switchover; CNPG
+    then promotes only once it has replayed up to it. Used only when ``drMode`` is active."""
+
+
+class MonitoringSettings(_Model):
+    retention: PromDuration = "15d"
+    storage_gb: PositiveInt = 50
+    storage_class: K8sName
+    """StorageClass of the Prometheus volumes (a provisioner the cluster already has)."""
+    prometheus: ContainerResources
+
+
+class KubernetesSettings(_Model):
+    netbox: NetboxSettings
+    secrets: SecretsSettings
+    monitoring: MonitoringSettings
+    dr_database: DrDatabaseSettings | None = None
+    """Cloud only: the replica of db-01."""
+
+
 # --- the stack ---------------------------------------------------------------------------
 
 
@@ -332,6 +492,8 @@ class StackSettings(_Model):
     onprem: OnPremSettings | None = None
     cloud: CloudSettings | None = None
     traffic: TrafficSettings | None = None
+    kubernetes: KubernetesSettings | None = None
+    """The Kubernetes layer; ``None`` deploys the infrastructure only (bootstrap)."""
 
     @model_validator(mode="after")
     def _site_sections(self) -> StackSettings:
@@ -342,11 +504,45 @@ class StackSettings(_Model):
             raise ValueError(
                 f"site 'cloud' needs the {' and '.join(repr(m) for m in missing)} section"
             )
+        if self.kubernetes is not None:
+            self._kubernetes_fits_site(self.kubernetes)
         return self
+
+    def _kubernetes_fits_site(self, k8s: KubernetesSettings) -> None:
+        key = f"{NAMESPACE}:kubernetes"
+        if self.site == "onprem":
+            if k8s.dr_database is not None:
+                raise ValueError(f"{key}.drDatabase is cloud-only (db-01 is the on-prem primary)")
+            if k8s.secrets.key_vault is None:
+                raise ValueError(
+                    f"{key}.secrets.keyVault is required on the onprem site (RKE2 reads Key Vault "
+                    "with a service principal)"
+                )
+            if k8s.secrets.onprem_reader_object_id is not None:
+                raise ValueError(f"{key}.secrets.onpremReaderObjectId belongs in the cloud stack")
+            return
+        if k8s.dr_database is None:
+            raise ValueError(f"{key}.drDatabase is required on the cloud site")
+        if k8s.secrets.key_vault is not None:
+            raise ValueError(
+                f"{key}.secrets.keyVault is onprem-only: the cloud site uses its own Key Vault "
+                "with workload identity"
+            )
+        assert self.cloud is not None
+        host = k8s.dr_database.source.host
+        spaces = self.cloud.vpn.onprem_address_spaces
+        if not any(host in space for space in spaces):
+            raise ValueError(
+                f"{key}.drDatabase.source.host {host} is not in cloud.vpn.onpremAddressSpaces "
+                f"{[str(s) for s in spaces]}: the replica could not reach it over the site link"
+            )
 
     @property
     def secret_keys(self) -> tuple[str, ...]:
-        return SECRET_KEYS[self.site]
+        keys = SECRET_KEYS[self.site]
+        if self.kubernetes is None:
+            return tuple(k for k in keys if k not in KUBERNETES_SECRET_KEYS)
+        return keys
 
 
 # --- loading -----------------------------------------------------------------------------

@@ -38,3 +38,24 @@ def parse_proxmox_tags(tags: list[str]) -> dict[str, str]:
             if tag.startswith(f"{key}."):
                 out[key] = tag[len(key) + 1 :]
     return out
+
+
+KUBERNETES_LABEL_PREFIX = "hybridops.io/"
+
+
+def kubernetes_labels(tags: Mapping[str, str], *, app: str | None = None) -> dict[str, str]:
+    """The cost tags as Kubernetes labels (``hybridops.io/<key>``), for cost allocation by label
+    (OpenCost/Kubecost aggregate by label), plus the recommended ``app.kubernetes.io`` labels.
+
+    https://kubernetes.io/docs/concepts/overview/working-with-objects/common-labels/
+    """
+    labels = {
+        f"{KUBERNETES_LABEL_PREFIX}{key}": value
+        for key, value in tags.items()
+        if key != "managed-by"
+    }
+    labels["app.kubernetes.io/managed-by"] = tags.get("managed-by", MANAGED_BY)
+    labels["app.kubernetes.io/part-of"] = "hybridops-dr"
+    if app is not None:
+        labels["app.kubernetes.io/name"] = app
+    return labels

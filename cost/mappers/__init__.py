@@ -44,6 +44,7 @@ FREE_TYPES: dict[str, str] = {
     "azure-native:authorization:RoleAssignment": "Azure RBAC role assignments are free",
     "azure-native:authorization:RoleDefinition": "Azure RBAC role definitions are free",
     "azure-native:managedidentity:UserAssignedIdentity": "managed identities are free",
+    "azure-native:managedidentity:FederatedIdentityCredential": "federated credentials of a managed identity are free (workload identity)",
     "proxmoxve:index/fileLegacy:FileLegacy": "a cloud-init snippet on a Proxmox datastore: negligible, inside the datastore",
 }
 
