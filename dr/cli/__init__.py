@@ -33,9 +33,9 @@ def _root() -> None:
 
 
 def _register() -> None:
-    from dr.cli import cost, decide, dr, plan, relay
+    from dr.cli import cost, decide, dr, lab, plan, relay
 
-    for module in (plan, cost, decide, dr, relay):  # decide attaches to the cost sub-app: after cost
+    for module in (plan, cost, decide, dr, relay, lab):  # decide attaches to the cost sub-app: after cost
         module.register(app)
 
 _register()
