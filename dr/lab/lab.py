@@ -233,6 +233,7 @@ class Lab:
             name: find_binary(name)
             for name in ("prometheus", "prometheus-alertmanager", "prometheus-blackbox-exporter")
         }
+        find_binary("jq")  # dr.yml's steps use it
         find_pg_bindir()  # PostgresNotInstalledError names the postgresql package
         return found
 

@@ -39,6 +39,7 @@ DEBIAN_PACKAGES: dict[str, str] = {
     "prometheus-alertmanager": "prometheus-alertmanager",
     "amtool": "prometheus-alertmanager",
     "prometheus-blackbox-exporter": "prometheus-blackbox-exporter",
+    "jq": "jq",  # dr.yml's decide step parses the driver's JSON with jq
 }
 
 
