@@ -78,7 +78,12 @@ class CloudDrSite(pulumi.ComponentResource):
         self.wal_archive_url = self.storage_account.primary_endpoints.apply(
             lambda e: f"{e.blob}{cloud.database.wal_container}"
         )
-        self.key_vault_uri = self.key_vault.properties.apply(lambda p: p.vault_uri or "")
+        # Azure reports vaultUri once the vault exists; before that (a preview) it is the
+        # documented public-cloud form https://<name>.vault.azure.net/.
+        vault_name = cloud.key_vault.name
+        self.key_vault_uri = self.key_vault.properties.apply(
+            lambda p: (p.vault_uri if p else None) or f"https://{vault_name}.vault.azure.net/"
+        )
         # Workload identity federates service accounts on this issuer (components/secrets_sync.py).
         self.oidc_issuer_url = self.cluster.oidc_issuer_profile.apply(
             lambda p: (p.issuer_url or "") if p else ""

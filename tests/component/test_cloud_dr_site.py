@@ -33,7 +33,8 @@ def test_active_dr_pool_is_sized_and_autoscaled(offline_plan):
 
 
 def test_db_pool_and_system_pool_do_not_follow_dr_mode(offline_plan):
-    """The replica's pool and the system pool run in both modes: only the DR pool changes."""
+    """The replica's pool and the system pool run in both modes: of the Azure resources only the
+    DR pool and the traffic switch change (the Kubernetes side is pinned in test_kubernetes_plan)."""
     standby, active = offline_plan("cloud-dr"), offline_plan("cloud-dr", drMode="active")
     assert _pool(standby, "db") == _pool(active, "db")
     assert _pool(standby, "db")["count"] == 1
@@ -42,7 +43,15 @@ def test_db_pool_and_system_pool_do_not_follow_dr_mode(offline_plan):
     system = cluster.inputs["agentPoolProfiles"][0]
     assert (system["name"], system["mode"], system["count"]) == ("system", "System", 2)
     changed = {r.name for r in active.resources if r.op != "same"}
-    assert changed == {"cloud-pool-dr", "traffic-tm"}
+    assert changed == {
+        "cloud-pool-dr",
+        "traffic-tm",
+        # promote the replica cluster, start NetBox (web, worker, cache)
+        "db-cluster",
+        "netbox-web",
+        "netbox-worker",
+        "netbox-cache",
+    }
 
 
 def _endpoints(plan) -> dict[str, dict]:
@@ -124,6 +133,9 @@ def test_role_assignments_are_scoped_to_single_resources(offline_plan):
         "cloud-ra-wal-writer",
         "cloud-ra-ingress-ip",
         "cloud-ra-pgdata-disk",
+        "db-ra-wal",  # the Postgres pods' identity on the WAL archive account
+        "secrets-ra-kv-reader",  # External Secrets' identity on the vault
+        "secrets-ra-kv-reader-1",  # the on-prem service principal on the vault
     }
     for r in assignments:
         # scope and role id derive from resource ids: unknown until deploy, never a literal subscription
