@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 import subprocess
 import sys
@@ -178,3 +180,150 @@ def test_cli_import_does_not_load_pulumi():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO
     )
     assert out.stdout.strip() == "[]"
+
+
+# --- the Kubernetes layer ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            {"kubernetes.drDatabase.source.host": "10.50.0.5"},
+            "hybridops:kubernetes.drDatabase.source.host 10.50.0.5 is not in "
+            "cloud.vpn.onpremAddressSpaces ['10.20.0.0/16']: the replica could not reach it",
+        ),
+        (
+            {"kubernetes.netbox.image": "docker.io/netboxcommunity/netbox:latest"},
+            "hybridops:kubernetes.netbox.image: String should match pattern",
+        ),
+        (
+            {"kubernetes.drDatabase.image": "ghcr.io/cloudnative-pg/postgresql"},
+            "hybridops:kubernetes.drDatabase.image: String should match pattern",
+        ),
+        (
+            {"kubernetes.netbox.webReplicas.standby": "4"},
+            "hybridops:kubernetes.netbox.webReplicas: Value error, standby (4) is larger than active (3)",
+        ),
+        (
+            {"kubernetes.netbox.web.memoryLimit": "512Mi"},
+            "hybridops:kubernetes.netbox.web: Value error, memoryLimit 512Mi is below memoryRequest 768Mi",
+        ),
+        (
+            {"kubernetes.netbox.web.cpuRequest": "half"},
+            "hybridops:kubernetes.netbox.web.cpuRequest: String should match pattern",
+        ),
+        ({"kubernetes.netbx": "{}"}, "hybridops:kubernetes.netbx: unknown key (typo?)"),
+        (
+            {"kubernetes.drDatabase.promotionToken": "short"},
+            "hybridops:kubernetes.drDatabase.promotionToken: String should match pattern",
+        ),
+        (
+            {
+                "kubernetes.secrets.keyVault": "{vaultUrl: 'https://kv-x.vault.azure.net/', "
+                "tenantId: 3f2a9c1e-7b4d-4e8a-9c21-5d6e7f8a9b0c, clientId: 3f2a9c1e-7b4d-4e8a-9c21-5d6e7f8a9b0c}"
+            },
+            "hybridops:kubernetes.secrets.keyVault is onprem-only",
+        ),
+        (
+            {"kubernetes.monitoring.retention": "15 days"},
+            "hybridops:kubernetes.monitoring.retention: String should match pattern",
+        ),
+    ],
+)
+def test_kubernetes_config_errors_name_the_key_and_the_file(overrides, message):
+    with pytest.raises(SettingsError) as err:
+        load_settings(_values("cloud-dr", **overrides), source="stacks/Pulumi.cloud-dr.yaml")
+    assert message in str(err.value)
+    assert str(err.value).startswith("stacks/Pulumi.cloud-dr.yaml: ")
+
+
+def test_cloud_needs_the_replica_cluster():
+    values = _values("cloud-dr")
+    k8s = json.loads(values["hybridops:kubernetes"])
+    del k8s["drDatabase"]
+    values["hybridops:kubernetes"] = json.dumps(k8s)
+    with pytest.raises(
+        SettingsError, match=r"hybridops:kubernetes.drDatabase is required on the cloud site"
+    ):
+        load_settings(values, source="f")
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            lambda k8s: k8s.update(
+                drDatabase=json.loads(_values("cloud-dr")["hybridops:kubernetes"])["drDatabase"]
+            ),
+            "hybridops:kubernetes.drDatabase is cloud-only",
+        ),
+        (
+            lambda k8s: k8s["secrets"].pop("keyVault"),
+            "hybridops:kubernetes.secrets.keyVault is required on the onprem site",
+        ),
+        (
+            lambda k8s: k8s["secrets"].update(
+                onpremReaderObjectId="7d1e4c2a-5b3f-4a8e-9c6d-2f1a0b9e8d7c"
+            ),
+            "hybridops:kubernetes.secrets.onpremReaderObjectId belongs in the cloud stack",
+        ),
+    ],
+)
+def test_onprem_kubernetes_section_fits_the_site(edit, message):
+    values = _values("onprem-prod")
+    k8s = json.loads(values["hybridops:kubernetes"])
+    edit(k8s)
+    values["hybridops:kubernetes"] = json.dumps(k8s)
+    with pytest.raises(SettingsError, match=re.escape(message)):
+        load_settings(values, source="f")
+
+
+def test_kubernetes_settings_of_the_reference_stacks():
+    cloud = load_settings(_values("cloud-dr"), source="x").kubernetes
+    assert cloud is not None and cloud.dr_database is not None
+    assert str(cloud.dr_database.source.host) == "10.20.120.31"
+    assert (cloud.netbox.web_replicas.count(False), cloud.netbox.web_replicas.count(True)) == (0, 3)
+    assert cloud.secrets.key_vault is None
+    onprem = load_settings(_values("onprem-prod"), source="x").kubernetes
+    assert onprem is not None and onprem.dr_database is None
+    assert onprem.secrets.key_vault is not None
+    assert onprem.secrets.key_vault.vault_url == "https://kv-hybridops-dr-eus.vault.azure.net/"
+
+
+def test_onprem_bootstrap_without_kubernetes_needs_no_kubeconfig():
+    """Before RKE2 exists there is no kubeconfig: without hybridops:kubernetes the program
+    deploys the VMs only and does not ask for the Kubernetes secrets."""
+    from components.program import run
+    from dr.engines.offline import evaluate
+
+    values = _values("onprem-prod")
+    del values["hybridops:kubernetes"]
+    settings = load_settings(values, source="f")
+    assert settings.secret_keys == ("proxmoxApiToken", "rke2Token")
+    secrets = {"hybridops:proxmoxApiToken": "a", "hybridops:rke2Token": "b"}
+    regs = evaluate(
+        run, stack="onprem-prod", config={**values, **secrets}, secret_keys=sorted(secrets)
+    )
+    assert regs and not [
+        r for r in regs if r.type.startswith(("kubernetes:", "pulumi:providers:kubernetes"))
+    ]
+
+
+def test_missing_kubeconfig_names_the_set_command():
+    from components.program import run
+    from dr.engines.offline import evaluate
+
+    values = _values("onprem-prod")
+    secrets = {
+        "hybridops:proxmoxApiToken": "a",
+        "hybridops:rke2Token": "b",
+        "hybridops:keyVaultClientSecret": "c",
+    }
+    with pytest.raises(
+        SettingsError,
+        match=r"missing secret hybridops:rke2Kubeconfig \(set it with: pulumi config set --secret hybridops:rke2Kubeconfig\)",
+    ):
+        evaluate(
+            run, stack="onprem-prod", config={**values, **secrets}, secret_keys=sorted(secrets)
+        )
