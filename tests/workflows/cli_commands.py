@@ -10,6 +10,7 @@ import contextlib
 import io
 import re
 import shlex
+import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -121,6 +122,8 @@ def commands_in_line(
             elif tok not in ("...", "…"):
                 argv.append(tok)
             i += 1
+        if argv and argv[0].endswith(":"):
+            continue  # a label in program output ("hybridops --help: 206 ms"), not a command
         found.append(Command(where, line[m.start() :].strip(), tuple(argv)))
     return found
 
@@ -135,20 +138,27 @@ def commands_in_script(script: str, where: str) -> list[Command]:
 
 # --- Markdown ---------------------------------------------------------------------------------------
 
-_FENCE = re.compile(r"^(```+|~~~+)\s*([\w+-]*)[^\n]*\n(.*?)^\1\s*$", re.S | re.M)
+# Fences may be indented (inside a numbered list); the closing fence has the same indent.
+_FENCE = re.compile(r"^([ \t]*)(```+|~~~+)[ \t]*([\w+-]*)[^\n]*\n(.*?)^\1\2[ \t]*$", re.S | re.M)
 _INLINE = re.compile(r"(?<!`)`([^`\n]+)`(?!`)")
 _PROSE_FENCES = {"json", "mermaid", "python", "py", "promql", "text", "diff"}
 
 
+_PLACEHOLDER = re.compile(r"<([A-Za-z_][\w-]*)>")
+
+
 def commands_in_markdown(path: Path) -> list[Command]:
-    text = path.read_text(encoding="utf-8")
+    # Doc placeholders such as `gh-<run>-drill` are values, not shell redirections.
+    text = _PLACEHOLDER.sub(lambda m: m.group(1).upper(), path.read_text(encoding="utf-8"))
     rel = path.relative_to(REPO)
     found: list[Command] = []
     for block in _FENCE.finditer(text):
-        lang = block.group(2).lower()
+        lang = block.group(3).lower()
         if lang in _PROSE_FENCES:
             continue
-        body = "\n".join(re.sub(r"^\s*\$ ", "", line) for line in block.group(3).splitlines())
+        body = "\n".join(
+            re.sub(r"^\s*\$ ", "", line) for line in textwrap.dedent(block.group(4)).splitlines()
+        )
         line_no = text[: block.start()].count("\n") + 1
         found += commands_in_script(body, f"{rel}:{line_no}")
     outside = _FENCE.sub("", text)
