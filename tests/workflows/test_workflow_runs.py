@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -21,7 +22,7 @@ from dr.notify import WebhookReceiver
 from tests.workflows.actions_runner import JobResult, JobRun, StepCall, run_job
 from tests.workflows.cli_commands import REPO, load_workflow
 
-VENV_BIN = Path(os.environ.get("VIRTUAL_ENV") or REPO / ".venv") / "bin"
+VENV_BIN = Path(sys.executable).parent  # the virtualenv running the tests has `hybridops`
 
 FAKE_GH = r"""#!/usr/bin/env bash
 # fake gh: `gh api [-X METHOD] [--paginate] [--jq FILTER] [--input -] PATH`, answered from $FAKE_GH_DIR
