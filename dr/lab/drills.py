@@ -157,13 +157,18 @@ class Drill:
     # -- the skeleton --------------------------------------------------------------------------
     def run(self) -> LabTimings:
         lab, p = self.lab, self.progress
-        if not lab.is_up():
-            p.phase("starting the lab")
-            lab.say = p.done
-            lab.up()
-        p.phase("resetting the lab to the baseline")
-        for what in lab.reset():
-            p.done(f"reset: {what}")
+        try:
+            if not lab.is_up():
+                p.phase("starting the lab")
+                lab.say = p.done
+                lab.up()
+            p.phase("resetting the lab to the baseline")
+            for what in lab.reset():
+                p.done(f"reset: {what}")
+        except KeyboardInterrupt:
+            raise DrillCancelled(
+                "interrupted while preparing the lab; nothing was injected"
+            ) from None
         settings = lab.state().settings
         t = self.t = LabTimings(
             drill_id=self.drill_id,
@@ -203,8 +208,14 @@ class Drill:
             self._finish(t)
         if not self.keep:
             p.phase("resetting the lab for the next drill")
-            for what in lab.reset():
-                p.done(f"reset: {what}")
+            try:
+                for what in lab.reset():
+                    p.done(f"reset: {what}")
+            except KeyboardInterrupt:
+                raise DrillCancelled(
+                    f"drill {self.drill_id} {t.result}; interrupted while resetting the lab "
+                    "(the next drill resets it)"
+                ) from None
         return t
 
     def _finish(self, t: LabTimings) -> None:
@@ -212,6 +223,9 @@ class Drill:
         with contextlib.suppress(Exception):
             runs = self._runs()
             t.processes = [ref.model_dump() for r in runs for ref in r.processes]
+            dr_runs = [r for r in runs if r.action is not None]
+            if t.record is None and dr_runs:  # interrupted or failed before collecting
+                self._collect(t, dr_runs[-1])
         t.compute()
         targets = [self.dir]
         if t.record:
@@ -317,12 +331,20 @@ class Drill:
                     t.decision_record = str(candidate)
                     t.decision_recorded_at = candidate.stat().st_mtime
                     break
-        executed = run.jobs.get("execute") == "success" or run.jobs.get("execute") == "failure"
-        record_id = decide.get("run_id") if executed else decide_run_id
-        if not record_id:
-            return None
-        path = self.artefacts / "dr" / str(record_id) / "record.json"
-        if not path.exists():
+        # the execute job's record when it ran (even cancelled), else the decide job's simulate run
+        candidates = [
+            decide.get("run_id") or (request.outputs.get("run_id") if request else None),
+            decide_run_id,
+        ]
+        path = next(
+            (
+                self.artefacts / "dr" / str(c) / "record.json"
+                for c in candidates
+                if c and (self.artefacts / "dr" / str(c) / "record.json").exists()
+            ),
+            None,
+        )
+        if path is None:
             return None
         record = RunRecord.model_validate_json(path.read_text(encoding="utf-8"))
         t.dr_run_id = record.run_id
