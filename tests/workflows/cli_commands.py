@@ -89,6 +89,9 @@ class Command:
     text: str
     argv: tuple[str, ...]
     """Arguments after ``hybridops``, with array expansions resolved."""
+    inline: bool = False
+    """Inline code in prose names a command and maybe a flag (`hybridops dr cutover --simulate`):
+    its sub-commands and options must exist, required options may be left out."""
 
 
 def _split(text: str) -> list[str]:
@@ -99,7 +102,7 @@ def _split(text: str) -> list[str]:
 
 
 def commands_in_line(
-    line: str, where: str, arrays: dict[str, list[str]] | None = None
+    line: str, where: str, arrays: dict[str, list[str]] | None = None, *, inline: bool = False
 ) -> list[Command]:
     arrays = arrays or {}
     found = []
@@ -124,7 +127,7 @@ def commands_in_line(
             i += 1
         if argv and argv[0].endswith(":"):
             continue  # a label in program output ("hybridops --help: 206 ms"), not a command
-        found.append(Command(where, line[m.start() :].strip(), tuple(argv)))
+        found.append(Command(where, line[m.start() :].strip(), tuple(argv), inline))
     return found
 
 
@@ -149,7 +152,7 @@ _PLACEHOLDER = re.compile(r"<([A-Za-z_][\w-]*)>")
 
 def commands_in_markdown(path: Path) -> list[Command]:
     # Doc placeholders such as `gh-<run>-drill` are values, not shell redirections.
-    text = _PLACEHOLDER.sub(lambda m: m.group(1).upper(), path.read_text(encoding="utf-8"))
+    text = _PLACEHOLDER.sub(lambda m: "$" + m.group(1).upper(), path.read_text(encoding="utf-8"))
     rel = path.relative_to(REPO)
     found: list[Command] = []
     for block in _FENCE.finditer(text):
@@ -165,7 +168,7 @@ def commands_in_markdown(path: Path) -> list[Command]:
     for m in _INLINE.finditer(outside):
         code = m.group(1).replace("\\|", "|").strip()
         if code.startswith("hybridops "):
-            found += commands_in_line(code, f"{rel} (inline)")
+            found += commands_in_line(code, f"{rel} (inline)", inline=True)
     return found
 
 
@@ -194,17 +197,18 @@ def _exceptions() -> Any:
     return exceptions
 
 
-def check(argv: tuple[str, ...] | list[str]) -> list[str]:
+def check(argv: tuple[str, ...] | list[str], *, complete: bool = True) -> list[str]:
     """Problems parsing ``hybridops ARGV`` (empty: it parses). A sub-command given as a variable
     (``hybridops dr "$ACTION"``) or as alternatives (``cutover|failback``) must accept the
-    arguments in every one of its possible values."""
+    arguments in every one of its possible values. ``complete=False`` (a mention in prose) checks
+    that the sub-commands and options exist, not that required options are given."""
     root = root_command()
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         ctx = root.make_context("hybridops", [], resilient_parsing=True)
-        return _check(root, ctx, ["hybridops"], [_clean(a) for a in argv if _clean(a)])
+        return _check(root, ctx, ["hybridops"], [_clean(a) for a in argv if _clean(a)], complete)
 
 
-def _check(cmd: Any, ctx: Any, path: list[str], args: list[str]) -> list[str]:
+def _check(cmd: Any, ctx: Any, path: list[str], args: list[str], complete: bool) -> list[str]:
     import typer
 
     if hasattr(cmd, "list_commands"):  # a group
@@ -227,10 +231,20 @@ def _check(cmd: Any, ctx: Any, path: list[str], args: list[str]) -> list[str]:
                 if hasattr(sub, "list_commands")
                 else ctx
             )
-            problems += _check(sub, sub_ctx, [*path, name], rest)
+            problems += _check(sub, sub_ctx, [*path, name], rest, complete)
         return problems
     if not args:
         return []  # a command named in prose: it exists
+    if not complete:  # a mention in prose: the options must exist
+        names = {n for param in cmd.params for n in (*param.opts, *param.secondary_opts)} | {
+            "--help"
+        }
+        unknown = [
+            a.split("=", 1)[0]
+            for a in args
+            if a.startswith("-") and a.split("=", 1)[0] not in names
+        ]
+        return [f"{' '.join(path)} {' '.join(args)}: no such option {u}" for u in unknown]
     values = ["1" if "$" in a else a for a in args]  # a shell variable is some value
     try:
         cmd.make_context(path[-1], values, parent=ctx)

@@ -480,3 +480,5 @@ def test_the_command_check_catches_mistakes():
     assert check(("dr", "$ACTION", "--scenario", "cutover"))  # not an option of dr commands
     assert check(("cost", "decide", "--stack", "x"))  # --scenario is required
     assert check(("dr", "cutover", "--stack", "x", "--run-id", "$RUN_ID")) == []
+    assert check(("dr", "cutover", "--simulate"), complete=False) == []  # a mention in prose
+    assert check(("dr", "cutover", "--simulat"), complete=False)
