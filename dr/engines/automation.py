@@ -228,16 +228,38 @@ class AutomationEngine:
 
     # --- engine interface --------------------------------------------------------------------
 
+    def _pinned_dr_state(self, st: Any, stack: str, committed: Mapping[str, Any]) -> dict[str, str]:
+        """The deployed DR state where the checkout's stack file disagrees with it.
+
+        DR state is declarative stack config, but a run happens in a fresh checkout whose stack
+        file holds the committed default (standby). Planning or applying on top of that would
+        silently undo a cutover (e.g. a resumed cutover scaling the cloud down while moving
+        traffic to it). The stack outputs are the deployed truth: pin them first.
+        """
+        outputs = self._call(stack, st.outputs)
+        pinned: dict[str, str] = {}
+        for output, key in (
+            ("drMode", "hybridops:drMode"),
+            ("trafficTarget", "hybridops:trafficTarget"),
+        ):
+            value = outputs.get(output)
+            if value is not None and not value.secret and committed.get(key) != value.value:
+                pinned[key] = str(value.value)
+        return pinned
+
     def plan(self, stack: str, overrides: Mapping[str, Any] | None = None) -> Plan:
-        """A real ``pulumi preview``; ``overrides`` go into a temporary config file, so the
-        committed stack file is not modified by a what-if."""
+        """A real ``pulumi preview`` of the deployed DR state plus ``overrides``; both go into a
+        temporary config file, so the committed stack file is not modified by a what-if."""
         config = load_stack_config(self.project_dir, stack)
-        target = config.with_overrides(overrides) if overrides else config
         st = self._stack(stack)
+        pinned = self._pinned_dr_state(st, stack, config.values)
+        changes = {**pinned, **(overrides or {})}
+        target = config.with_overrides(changes) if changes else config
         events: list[Any] = []
+        notes = [f"deployed DR state pinned from the stack outputs: {pinned}"] if pinned else []
         with tempfile.TemporaryDirectory(prefix="hybridops-preview-") as tmp:
             kwargs: dict[str, Any] = {"on_event": events.append, "diff": False}
-            if overrides:
+            if changes:
                 path = Path(tmp) / f"Pulumi.{stack}.yaml"
                 raw = yaml.safe_load(config.path.read_text(encoding="utf-8")) or {}
                 raw["config"] = {
@@ -254,8 +276,8 @@ class AutomationEngine:
             source="pulumi-preview",
             offline=False,
             config=_redacted_config(target),
-            overrides=dict(target.overrides),
-            notes=[],
+            overrides=dict(overrides or {}),
+            notes=notes,
             resources=plan_from_events(events, stack=stack, project=self.project_dir.name),
         )
 
@@ -264,7 +286,8 @@ class AutomationEngine:
         from pulumi import automation as auto
 
         st = self._stack(stack)
-        for key, value in changes.items():
+        pinned = self._pinned_dr_state(st, stack, load_stack_config(self.project_dir, stack).values)
+        for key, value in {**pinned, **changes}.items():
             self._call(
                 stack,
                 functools.partial(

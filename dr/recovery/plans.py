@@ -55,7 +55,8 @@ def _cost_gate(ctx: RunContext, changes: dict[str, str], scenario: str) -> StepR
         plan,
         scenario=scenario,
         run_id=ctx.run_id,
-        drill=ctx.operation == "drill",
+        # A drill or a simulation spends nothing: its decision must not count in the DR ledger.
+        drill=ctx.operation == "drill" or ctx.simulate,
         approved_by=ctx.approved_by,
         override_reason=ctx.approval_reason,
     )
@@ -463,7 +464,7 @@ def _cost_recheck(ctx: RunContext) -> StepResult:
         plan,
         scenario="change",
         run_id=f"{ctx.run_id}-recheck",
-        drill=ctx.operation == "drill",
+        drill=ctx.operation == "drill" or ctx.simulate,
         approved_by=None,
         override_reason=None,
     )

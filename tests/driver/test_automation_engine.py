@@ -160,3 +160,27 @@ def test_missing_cli_says_install_or_offline(
     monkeypatch.setenv("PATH", str(scratch_project))  # no pulumi here
     with pytest.raises(EngineUnavailableError, match=r"pulumi CLI is not installed.*--offline"):
         AutomationEngine(scratch_project).plan("cloud-dr")
+
+
+def test_deployed_dr_state_is_pinned_over_the_checkout(
+    scratch_project: Path, standin: StandInPulumi
+):
+    """A fresh checkout says standby; the stack is active: a traffic switch must not scale it down."""
+    standin.stacks["cloud-dr"].outputs = {
+        "site": "cloud",
+        "drMode": "active",
+        "trafficTarget": "onprem",
+    }
+    engine = AutomationEngine(scratch_project, command=standin)
+    plan = engine.plan("cloud-dr", {"hybridops:trafficTarget": "cloud"})
+    assert plan.notes == [
+        "deployed DR state pinned from the stack outputs: {'hybridops:drMode': 'active'}"
+    ]
+    assert plan.overrides == {"hybridops:trafficTarget": "cloud"}
+    preview = next(c for c in standin.calls if c[0] == "preview")
+    pinned_file = Path(preview[preview.index("--config-file") + 1])
+    assert not pinned_file.exists()  # temporary, gone after the preview
+    engine.apply("cloud-dr", {"hybridops:trafficTarget": "cloud"}, message="switch traffic")
+    text = (scratch_project / "stacks" / "Pulumi.cloud-dr.yaml").read_text()
+    assert "hybridops:drMode: active" in text and "hybridops:trafficTarget: cloud" in text
+    assert standin.stacks["cloud-dr"].outputs["drMode"] == "active"
