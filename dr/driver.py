@@ -90,7 +90,12 @@ class DatabasePair:
         env = dict(os.environ) if env is None else env
         self.profile = db
         self.onprem_dsn = self._dsn(env, db.onprem_dsn_env)
-        self.cloud_dsn = self._dsn(env, db.cloud_dsn_env)
+        # With CNPG the cloud side is run by the operator: only db-01 is reached over SQL.
+        self.cloud_dsn: str | None = (
+            self._dsn(env, db.cloud_dsn_env)
+            if db.mode == "postgres-streaming" or env.get(db.cloud_dsn_env)
+            else None
+        )
 
     @staticmethod
     def _dsn(env: dict[str, str], name: str) -> str:
@@ -115,10 +120,17 @@ class DatabasePair:
             )
         return LocalPostgresCluster.open(self.profile.lab_cluster_dir).node(node)
 
+    def _cloud(self) -> str:
+        if self.cloud_dsn is None:
+            raise ConfigError(
+                f"${self.profile.cloud_dsn_env} is not set: this step needs the cloud database"
+            )
+        return self.cloud_dsn
+
     def replication_status(self) -> dict[str, Any]:
         from dr.database import replication_status
 
-        return replication_status(self.onprem_dsn, self.cloud_dsn).model_dump(mode="json")
+        return replication_status(self.onprem_dsn, self._cloud()).model_dump(mode="json")
 
     def fence_onprem(self, timeout: float) -> dict[str, Any]:
         from dr.database import fence_primary
@@ -138,10 +150,10 @@ class DatabasePair:
         return str(server_state(dsn).role)
 
     def cloud_is_primary(self) -> bool:
-        return self._role(self.cloud_dsn) == "primary"
+        return self._role(self._cloud()) == "primary"
 
     def onprem_is_primary(self) -> bool:
-        return self._role(self.onprem_dsn) == "primary" and self._role(self.cloud_dsn) == "standby"
+        return self._role(self.onprem_dsn) == "primary" and self._role(self._cloud()) == "standby"
 
     def onprem_reachable(self) -> bool:
         return self._role(self.onprem_dsn) != "unreachable"
@@ -150,7 +162,7 @@ class DatabasePair:
         from dr.database import promote
 
         result = promote(
-            self.cloud_dsn,
+            self._cloud(),
             old_primary_dsn=self.onprem_dsn,
             force=force,
             wait_seconds=int(min(timeout, self.profile.promote_timeout_s)),
@@ -161,7 +173,7 @@ class DatabasePair:
     def probe_cloud_writable(self) -> Any:
         from dr.database import probe_write
 
-        return probe_write(self.cloud_dsn)
+        return probe_write(self._cloud())
 
     def resync_onprem(self, *, timeout: float) -> dict[str, Any]:
         from dr.database import rebuild_as_standby
@@ -171,7 +183,7 @@ class DatabasePair:
         cloud = self._host(self.profile.cloud_node)
         result = rebuild_as_standby(
             onprem,
-            source_dsn=self.cloud_dsn,
+            source_dsn=self._cloud(),
             primary_conninfo=cloud.replication_conninfo(application_name=onprem.name),
             slot_name=slot_name_for(onprem.name),
             timeout=timeout,
@@ -262,13 +274,17 @@ def _noop_state(services: Services, req: RunRequest) -> str | None:
     if (state.dr_mode, state.traffic_target) != (target.dr_mode, target.traffic_target):
         return None
     db = services.database
-    if db is not None:
+    if db is not None and db.cloud_dsn is not None:
         done = db.onprem_is_primary() if req.operation == "failback" else db.cloud_is_primary()
         if not done:
             return None
     return (
         f"{req.stack} is already {state.dr_mode} with traffic on {state.traffic_target} ({state.source})"
-        + ("; the database roles already match" if db is not None else "")
+        + (
+            "; the database roles already match"
+            if db is not None and db.cloud_dsn is not None
+            else ""
+        )
         + f": {req.operation} is a no-op"
     )
 

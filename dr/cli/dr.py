@@ -57,7 +57,11 @@ ForceOption = Annotated[
 ]
 ProfileOption = Annotated[
     Path | None,
-    typer.Option("--profile", envvar="HYBRIDOPS_DR_PROFILE", help="DR profile (default: stacks/dr/<stack>.yaml)."),
+    typer.Option(
+        "--profile",
+        envvar="HYBRIDOPS_DR_PROFILE",
+        help="DR profile (default: stacks/dr/<stack>.yaml).",
+    ),
 ]
 ArtefactsOption = Annotated[
     Path | None,
@@ -157,7 +161,7 @@ def _run(
         trigger, event_actor = cli_trigger(reason), None
     engine = get_engine(root, offline=offline)
     database = None
-    if profile.database.mode == "postgres-streaming" and not simulate:
+    if profile.database.mode in ("postgres-streaming", "cnpg") and not simulate:
         database = DatabasePair(profile)
     services = Services(
         engine=engine,

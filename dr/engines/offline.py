@@ -203,7 +203,10 @@ class OfflineEngine:
             source="offline-plan",
             offline=True,
             config=_redacted_config(target),
-            overrides=dict(target.overrides),
+            overrides={
+                k: (SECRET_MARKER if _is_secret_key(target, k) else v)
+                for k, v in target.overrides.items()
+            },
             notes=notes,
             resources=_diff(old, new),
         )
@@ -241,9 +244,17 @@ class OfflineEngine:
             ) from exc
 
 
+def _is_secret_key(config: StackConfig, key: str) -> bool:
+    """Encrypted in the stack file, or one of the program's secret keys (even when given by --set)."""
+    from components.settings import ALL_SECRET_KEYS
+
+    head = key.split(".", 1)[0]
+    return head in config.secure_keys or head.removeprefix("hybridops:") in ALL_SECRET_KEYS
+
+
 def _redacted_config(config: StackConfig) -> dict[str, Any]:
     return {
-        k: (SECRET_MARKER if k in config.secure_keys else v)
+        k: (SECRET_MARKER if _is_secret_key(config, k) else v)
         for k, v in sorted(config.values.items())
     }
 

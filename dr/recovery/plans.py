@@ -312,25 +312,26 @@ def _fence(ctx: RunContext) -> StepResult:
     db = ctx.services.database
     if db is None:
         return StepResult("skipped", "no database steps in this DR profile")
-    status = db.replication_status()
-    ctx.state["rpo"] = {
-        "lag_bytes": status.get("unreceived_bytes", status.get("lag_bytes")),
-        "lag_seconds": status.get("lag_seconds"),
-    }
+    status: dict[str, Any] = {}
+    if db.cloud_dsn is not None:
+        status = db.replication_status()
+        ctx.state["rpo"] = {
+            "lag_bytes": status.get("unreceived_bytes", status.get("lag_bytes")),
+            "lag_seconds": status.get("lag_seconds"),
+        }
     fence = db.fence_onprem(ctx.remaining())
     data = {"replication": status, "fence": fence}
     if not fence["fenced"]:
         ctx.warn(
             f"db-01 could not be fenced ({fence['outcome']}); promotion will refuse unless --force"
         )
-    return StepResult(
-        "succeeded", f"db-01 {fence['outcome']}; lag before fencing {ctx.state['rpo']}", data
-    )
+    lag = f"; lag before fencing {ctx.state['rpo']}" if "rpo" in ctx.state else ""
+    return StepResult("succeeded", f"db-01 {fence['outcome']}{lag}", data)
 
 
 def _promote_precondition(ctx: RunContext) -> str | None:
     db = ctx.services.database
-    if db is None:
+    if db is None or db.cloud_dsn is None:
         return None
     if db.cloud_is_primary():
         return "the cloud replica is already the primary: nothing to promote"
@@ -356,7 +357,7 @@ def _promote(ctx: RunContext) -> StepResult:
 
 def cutover_plan(profile: DrProfile) -> RecoveryPlan:
     t = profile.cutover
-    db_steps = profile.database.mode == "postgres-streaming"
+    mode = profile.database.mode
     steps: list[Step] = [
         Step(
             id="confirm-trigger",
@@ -382,8 +383,8 @@ def cutover_plan(profile: DrProfile) -> RecoveryPlan:
             ),
         ),
     ]
-    if db_steps:
-        steps += [
+    if mode in ("postgres-streaming", "cnpg"):
+        steps.append(
             Step(
                 id="fence-onprem-primary",
                 name="fence on-prem primary",
@@ -392,7 +393,12 @@ def cutover_plan(profile: DrProfile) -> RecoveryPlan:
                 timeout_s=profile.database.fence_timeout_s + 15,
                 action=_fence,
                 precondition=_promote_precondition,
-            ),
+            )
+        )
+    if mode == "postgres-streaming":
+        # With CNPG the promotion *is* the drMode transition (spec.replica.primary): a pg_promote
+        # behind the operator's back would be reverted as drift (docs/adr/0004).
+        steps += [
             Step(
                 id="promote-cloud-replica",
                 name="promote cloud replica",
@@ -477,11 +483,38 @@ def _cost_recheck(ctx: RunContext) -> StepResult:
     )
 
 
+def _confirm_resynced(ctx: RunContext) -> StepResult:
+    """With CNPG the cloud primary's demotion is the drMode=standby transition (with a demotion
+    token), but db-01 is a plain LXC: it must be rebuilt as a standby of the CNPG primary by hand
+    first (runbook). The run stops here until someone says so with --approved-by."""
+    if ctx.simulate:
+        return StepResult("simulated", "would wait for a human to confirm db-01 is resynced")
+    if not ctx.approved_by:
+        raise StepStop(
+            "confirm that db-01 streams from the cloud primary (docs/runbooks/dr-failback.md), then re-run "
+            "with --approved-by WHO --reason TEXT",
+            EXIT_WARN,
+        )
+    return StepResult("succeeded", f"confirmed by {ctx.approved_by}: {ctx.approval_reason}")
+
+
 def failback_plan(profile: DrProfile) -> RecoveryPlan:
     t = profile.failback
-    db_steps = profile.database.mode == "postgres-streaming"
+    mode = profile.database.mode
     steps: list[Step] = [_health_step("verify-onprem", "verify on-prem healthy", onprem=True)]
-    if db_steps:
+    if mode == "cnpg":
+        steps.append(
+            Step(
+                id="confirm-db01-resynced",
+                name="confirm db-01 resynced from the cloud primary",
+                kind="approval",
+                describe="a human confirms db-01 follows the CNPG primary (docs/runbooks/dr-failback.md)",
+                timeout_s=60,
+                mutating=False,
+                action=_confirm_resynced,
+            )
+        )
+    if mode == "postgres-streaming":
         steps += [
             Step(
                 id="resync-db01",

@@ -127,3 +127,12 @@ def test_user_data_is_secret_even_from_a_plain_token():
     snippets = [r for r in regs if r.type == "proxmoxve:index/fileLegacy:FileLegacy"]
     assert len(snippets) == 6
     assert all(is_rpc_secret(r.inputs["sourceRaw"]) for r in snippets)
+
+
+def test_a_secret_given_with_set_is_redacted_everywhere(offline_plan):
+    """`--set vpnSharedKey=...` is a what-if secret: never printed in config, overrides or inputs."""
+    plan = offline_plan("cloud-dr", vpnSharedKey="Set-On-The-Command-Line-42")
+    text = plan.model_dump_json()
+    assert "Set-On-The-Command-Line-42" not in text
+    assert plan.overrides == {"hybridops:vpnSharedKey": "[secret]"}
+    assert plan.config["hybridops:vpnSharedKey"] == "[secret]"

@@ -56,6 +56,7 @@ def test_offline_drill_writes_a_complete_record(capsys, tmp_path):
     assert [s.id for s in record.steps] == [
         "confirm-trigger",
         "cost-gate",
+        "fence-onprem-primary",
         "scale-cloud",
         "verify-health",
         "switch-traffic",
@@ -72,7 +73,7 @@ def test_offline_drill_writes_a_complete_record(capsys, tmp_path):
     assert "```mermaid\ngantt" in (run / "summary.md").read_text()
     assert "drill of cloud-dr (simulated): SUCCESS (exit 0)" in out
     assert (
-        "[2/6] plan and cost decision (approval) ..." in err
+        "[2/7] plan and cost decision (approval) ..." in err
     )  # plain progress lines off a terminal
 
 

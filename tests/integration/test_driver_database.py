@@ -126,3 +126,57 @@ def test_cutover_then_failback_through_the_driver(pg_pair, scratch_project, stan
         locks_dir=locks,
     )
     assert again.steps == [] and "no-op" in again.summary
+
+
+def test_cnpg_cutover_fences_db01_and_leaves_promotion_to_the_transition(
+    pg_pair, scratch_project, standin, tmp_path
+):
+    """CNPG mode: db-01 is fenced over SQL; no pg_promote behind the operator's back (the
+    drMode transition promotes the replica cluster)."""
+    primary = pg_pair.primary
+    profile = _profile(pg_pair.cluster.base_dir).model_copy(
+        update={
+            "database": _profile(pg_pair.cluster.base_dir).database.model_copy(
+                update={"mode": "cnpg"}
+            )
+        }
+    )
+    services = Services(
+        engine=AutomationEngine(scratch_project, command=standin),
+        cost_gate=FixedGate("allow"),
+        profile=profile,
+        health=HttpHealth(),
+        database=DatabasePair(profile, env={"T_ONPREM": primary.dsn}),
+    )
+    record = run_operation(
+        RunRequest(
+            operation="cutover",
+            stack="cloud-dr",
+            run_id="cnpg",
+            trigger=cli_trigger("t"),
+            actor="t",
+            simulate=False,
+        ),
+        services,
+        artefacts_root=tmp_path / "art",
+        locks_dir=tmp_path / "locks",
+    )
+    assert [s.id for s in record.steps] == [
+        "confirm-trigger",
+        "cost-gate",
+        "fence-onprem-primary",
+        "scale-cloud",
+        "verify-health",
+        "switch-traffic",
+        "record",
+    ]
+    assert (
+        record.steps[2].outcome == "succeeded"
+        and record.steps[2].data["fence"]["outcome"] == "fenced"
+    )
+    with (
+        psycopg.connect(primary.dsn, autocommit=True) as conn,
+        pytest.raises(psycopg.errors.ReadOnlySqlTransaction),
+    ):
+        conn.execute("CREATE TABLE after_fence (id int)")
+    assert standin.stacks["cloud-dr"].outputs["drMode"] == "active"
