@@ -361,21 +361,7 @@ class Lab:
             group_wait=f"{s.group_wait_s}s",
             group_interval=f"{s.group_interval_s}s",
         )
-        default_env = self.dir / "runner" / "default-env.json"
-        default_env.parent.mkdir(parents=True, exist_ok=True)
-        receiver_url = f"{url['receiver']}/hooks/hybridops"
-        write_json_atomic(
-            default_env,
-            json.dumps(
-                {
-                    "HYBRIDOPS_OFFLINE": "1",
-                    "HYBRIDOPS_DR_PROFILE": str(self.profile_path("alert")),
-                    "HYBRIDOPS_ARTEFACTS": str(self.default_artefacts),
-                    "HYBRIDOPS_NOTIFY_WEBHOOK_URL": receiver_url,
-                },
-                indent=2,
-            ),
-        )
+        default_env = self._write_runner_env(url["receiver"])
 
         def prometheus(name: ComponentName, config: Path) -> list[str]:
             return [
@@ -444,6 +430,19 @@ class Lab:
             comp("prometheus-central", prometheus("prometheus-central", central_cfg),
                  f"{url['prometheus-central']}/-/ready"),
         ]  # fmt: skip
+
+    def _write_runner_env(self, receiver_url: str) -> Path:
+        """The lab env of runs that arrive while no drill armed the runner (a manual outage)."""
+        path = self.dir / "runner" / "default-env.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        env = {
+            "HYBRIDOPS_OFFLINE": "1",
+            "HYBRIDOPS_DR_PROFILE": str(self.profile_path("alert")),
+            "HYBRIDOPS_ARTEFACTS": str(self.default_artefacts),
+            "HYBRIDOPS_NOTIFY_WEBHOOK_URL": f"{receiver_url}/hooks/hybridops",
+        }
+        write_json_atomic(path, json.dumps(env, indent=2))
+        return path
 
     def _start(self, component: Component) -> None:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}

@@ -160,7 +160,6 @@ class DispatchRunner(GitHubStub):
         self._groups: dict[str, _Group] = {}
         self._env_at_dispatch: dict[int, dict[str, str]] = {}
         """The armed env when each dispatch arrived (a drill may disarm before its run starts)."""
-        self._popens: dict[int, subprocess.Popen[bytes]] = {}
         self._cancel_requested: set[int] = set()
         self._threads: list[threading.Thread] = []
         self._arm: _Arm | None = None
@@ -442,7 +441,6 @@ class DispatchRunner(GitHubStub):
             ticks = start_ticks(popen.pid)
             if ticks is not None:
                 run.processes.append(ProcessRef(pid=popen.pid, start_ticks=ticks))
-            self._popens[run.run_id] = popen
             self._save(run)
             return popen
 
@@ -471,7 +469,6 @@ class DispatchRunner(GitHubStub):
         run.conclusion = conclusion
         run.note = note
         run.finished_at = time.time()
-        self._popens.pop(run.run_id, None)
         self._save(run)
 
     def _save(self, run: WorkflowRun) -> None:
