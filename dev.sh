@@ -11,7 +11,7 @@ cd "$(dirname "$0")"
 PYTHON=${PYTHON:-python3}
 VENV=.venv
 BIN=$VENV/bin
-APT_PACKAGES=(prometheus prometheus-alertmanager prometheus-blackbox-exporter postgresql python3-venv)
+APT_PACKAGES=(prometheus prometheus-alertmanager prometheus-blackbox-exporter postgresql jq python3-venv)
 
 sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -20,6 +20,7 @@ setup_system() {
   command -v prometheus >/dev/null || missing+=(prometheus)
   command -v prometheus-alertmanager >/dev/null || missing+=(prometheus-alertmanager)
   command -v prometheus-blackbox-exporter >/dev/null || missing+=(prometheus-blackbox-exporter)
+  command -v jq >/dev/null || missing+=(jq)  # dr.yml's steps (run by the lab and the workflow tests) parse JSON with it
   compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
   "$PYTHON" -c "import venv, ensurepip" 2>/dev/null || missing+=(python3-venv)
   if [ ${#missing[@]} -gt 0 ]; then
@@ -30,18 +31,21 @@ setup_system() {
 }
 
 setup_python() {
+  # $1: "runtime" (the main job) or "dev" (tests, lint, benchmarks: adds the [dev] extras).
+  local extras="" stamp="$VENV/.installed-$1"
+  [ "$1" = dev ] && extras="[dev]"
   if [ ! -x "$BIN/python" ]; then
     "$PYTHON" -m venv "$VENV"
   fi
   # Reinstall only when the dependency list changed.
-  if [ ! -f "$VENV/.installed" ] || [ pyproject.toml -nt "$VENV/.installed" ]; then
+  if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     "$BIN/pip" install -q --upgrade pip
-    "$BIN/pip" install -q -e '.[dev]'
-    touch "$VENV/.installed"
+    "$BIN/pip" install -q -e ".$extras"
+    touch "$stamp"
   fi
 }
 
-setup() { setup_system; setup_python; }
+setup() { setup_system; setup_python "${1:-dev}"; }
 
 cmd=${1:-help}
 shift || true
@@ -51,13 +55,9 @@ case "$cmd" in
   lint) setup; "$BIN/ruff" check .; "$BIN/ruff" format --check .; "$BIN/mypy" ;;
   demo)
     # The main job: the jenkins-outage drill on the local lab (docs/lab.md), then the lab goes
-    # down (its evidence stays in .lab/). jq: dr.yml's steps, which the lab runs, parse JSON with it.
+    # down (its evidence stays in .lab/).
     started=$SECONDS
-    setup
-    command -v jq >/dev/null || {
-      sudo_ apt-get update -qq
-      DEBIAN_FRONTEND=noninteractive sudo_ apt-get install -y -qq --no-install-recommends jq >/dev/null
-    }
+    setup runtime
     status=0
     "$BIN/hybridops" lab drill jenkins-outage --keep "$@" || status=$?
     "$BIN/hybridops" lab down

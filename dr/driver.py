@@ -375,10 +375,16 @@ def _finalize(ctx: RunContext, record: RunRecord) -> None:
     )
     if writable_at is not None:
         record.rto_seconds = round((writable_at - fault_at).total_seconds(), 3)
-        record.rto_basis = "fault (alert startsAt, else run start) -> new primary writable"
+        record.rto_basis = (
+            "alert fired (startsAt; the fault began up to the rule's for: earlier), else run start "
+            "-> new primary writable"
+        )
     elif switched is not None:
         record.rto_seconds = round((switched.finished_at - fault_at).total_seconds(), 3)
-        record.rto_basis = "fault (alert startsAt, else run start) -> traffic switched"
+        record.rto_basis = (
+            "alert fired (startsAt; the fault began up to the rule's for: earlier), else run start "
+            "-> traffic switched"
+        )
     rpo = ctx.state.get("rpo")
     if isinstance(rpo, dict):
         basis = (

@@ -35,8 +35,16 @@ def _root() -> None:
 def _register() -> None:
     from dr.cli import cost, decide, dr, lab, plan, relay
 
-    for module in (plan, cost, decide, dr, relay, lab):  # decide attaches to the cost sub-app: after cost
+    for module in (
+        plan,
+        cost,
+        decide,
+        dr,
+        relay,
+        lab,
+    ):  # decide attaches to the cost sub-app: after cost
         module.register(app)
+
 
 _register()
 

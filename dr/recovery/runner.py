@@ -86,20 +86,25 @@ class Runner:
         exit_code = EXIT_OK
         cancelled = False
         with _cancel_on_sigterm():
-            total = len(self.plan.steps)
-            for index, step in enumerate(self.plan.steps, 1):
-                if step.id in finished:
-                    entry = finished[step.id]
-                    ctx.restore(entry.get("data") or {})
-                    record.steps.append(_resumed(step, entry))
-                    continue
-                self.reporter.step_started(step, index, total)
-                step_record, code, cancelled = self._run_step(step)
-                record.steps.append(step_record)
-                self.reporter.step_finished(step, step_record)
-                if step_record.outcome in ("failed", "stopped", "cancelled"):
-                    exit_code = code
-                    break
+            try:
+                total = len(self.plan.steps)
+                for index, step in enumerate(self.plan.steps, 1):
+                    if step.id in finished:
+                        entry = finished[step.id]
+                        ctx.restore(entry.get("data") or {})
+                        record.steps.append(_resumed(step, entry))
+                        continue
+                    self.reporter.step_started(step, index, total)
+                    step_record, code, cancelled = self._run_step(step)
+                    record.steps.append(step_record)
+                    self.reporter.step_finished(step, step_record)
+                    if step_record.outcome in ("failed", "stopped", "cancelled"):
+                        exit_code = code
+                        break
+            except (KeyboardInterrupt, Cancelled) as exc:
+                # Between two steps (reporting, journal): nothing is half-done, but the run ends here.
+                cancelled, exit_code = True, 130
+                record.notes.append(f"interrupted between steps ({exc or 'Ctrl-C'})")
         self._finish(exit_code, cancelled)
         return record
 

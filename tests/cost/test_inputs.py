@@ -8,8 +8,8 @@ import pytest
 
 from cost.errors import OnPremModelError, UsageFileError
 from cost.onprem import OnPremCatalog
-from cost.usage import load_stack_usage, load_usage
 from cost.sources import load_catalogs
+from cost.usage import load_stack_usage, load_usage
 from tests.cost.conftest import REPO
 
 

@@ -302,3 +302,33 @@ def test_cnpg_failback_waits_for_a_human_to_confirm_db01_is_resynced(
         "drMode": "standby",
         "trafficTarget": "onprem",
     }
+
+
+def test_ctrl_c_between_steps_still_leaves_a_cancelled_record(
+    scratch_project, standin, health, tmp_path
+):
+    cloud, onprem = health
+
+    class InterruptAfterGate:
+        def step_started(self, step, index, total):
+            pass
+
+        def step_finished(self, step, record):
+            if step.id == "cost-gate":
+                raise KeyboardInterrupt
+
+    services = _services(scratch_project, standin, FixedGate("allow"), _profile(cloud, onprem))
+    record = run_operation(
+        _request("int"),
+        services,
+        artefacts_root=tmp_path / "art",
+        locks_dir=tmp_path / "locks",
+        reporter=InterruptAfterGate(),
+    )
+    assert record.result == "CANCELLED" and record.exit_code == 130
+    assert [s.id for s in record.steps] == ["confirm-trigger", "cost-gate"]
+    on_disk = json.loads((tmp_path / "art" / "dr" / "int" / "record.json").read_text())
+    assert on_disk["result"] == "CANCELLED" and any(
+        "interrupted between steps" in n for n in on_disk["notes"]
+    )
+    assert not any(c[0] == "up" for c in standin.calls)

@@ -13,286 +13,32 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-# --- expressions -----------------------------------------------------------------------------------
-
-_TOKEN = re.compile(
-    r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<num>-?\d+(?:\.\d+)?)|(?P<op>==|!=|<=|>=|&&|\|\||[()!<>.,\[\]])"
-    r"|(?P<id>[A-Za-z_][A-Za-z0-9_-]*))"
+# --- expressions and command files: the lab's implementation (dr/lab/expressions.py) ----------------
+from dr.lab.expressions import (
+    ExpressionError,
+    condition,
+    evaluate,
+    parse_command_file,
+    render,
+    truthy,
 )
+from dr.lab.expressions import as_text as as_env
 
-
-class ExpressionError(Exception):
-    pass
-
-
-def _tokens(text: str) -> list[tuple[str, str]]:
-    out, pos = [], 0
-    while pos < len(text):
-        if text[pos:].strip() == "":
-            break
-        m = _TOKEN.match(text, pos)
-        if not m or m.end() == pos:
-            raise ExpressionError(f"cannot parse {text[pos:]!r} in {text!r}")
-        kind = m.lastgroup or ""
-        out.append((kind, m.group(kind)))
-        pos = m.end()
-    return out
-
-
-def truthy(value: Any) -> bool:
-    return value not in (None, False, 0, "") and value == value  # NaN is falsy
-
-
-def _loose(value: Any) -> Any:
-    return value.casefold() if isinstance(value, str) else value
-
-
-def _equal(a: Any, b: Any) -> bool:
-    """GitHub compares strings case-insensitively and coerces mismatched types to numbers."""
-    if type(a) is type(b) or (isinstance(a, int | float) and isinstance(b, int | float)):
-        return bool(_loose(a) == _loose(b))
-
-    def number(v: Any) -> float:
-        if v is None or v is False or v == "":
-            return 0.0
-        if v is True:
-            return 1.0
-        try:
-            return float(v)
-        except (TypeError, ValueError):
-            return float("nan")
-
-    return number(a) == number(b)
-
-
-class _Parser:
-    def __init__(
-        self, text: str, context: Mapping[str, Any], functions: Mapping[str, Callable[..., Any]]
-    ) -> None:
-        self.toks = _tokens(text)
-        self.i = 0
-        self.context = context
-        self.functions = functions
-        self.text = text
-
-    def peek(self) -> str | None:
-        return self.toks[self.i][1] if self.i < len(self.toks) else None
-
-    def take(self, expected: str | None = None) -> tuple[str, str]:
-        if self.i >= len(self.toks):
-            raise ExpressionError(f"unexpected end of {self.text!r}")
-        tok = self.toks[self.i]
-        if expected is not None and tok[1] != expected:
-            raise ExpressionError(f"expected {expected!r}, got {tok[1]!r} in {self.text!r}")
-        self.i += 1
-        return tok
-
-    def parse(self) -> Any:
-        value = self.or_()
-        if self.i != len(self.toks):
-            raise ExpressionError(f"trailing {self.toks[self.i][1]!r} in {self.text!r}")
-        return value
-
-    def or_(self) -> Any:
-        value = self.and_()
-        while self.peek() == "||":
-            self.take()
-            right = self.and_()
-            value = value if truthy(value) else right
-        return value
-
-    def and_(self) -> Any:
-        value = self.cmp()
-        while self.peek() == "&&":
-            self.take()
-            right = self.cmp()
-            value = right if truthy(value) else value
-        return value
-
-    def cmp(self) -> Any:
-        value = self.unary()
-        op = self.peek()
-        if op in ("==", "!=", "<", "<=", ">", ">="):
-            self.take()
-            right = self.unary()
-            if op == "==":
-                return _equal(value, right)
-            if op == "!=":
-                return not _equal(value, right)
-            a, b = float(value or 0), float(right or 0)
-            return {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]
-        return value
-
-    def unary(self) -> Any:
-        if self.peek() == "!":
-            self.take()
-            return not truthy(self.unary())
-        return self.postfix()
-
-    def postfix(self) -> Any:
-        value = self.primary()
-        while self.peek() in (".", "["):
-            if self.take()[1] == ".":
-                value = _get(value, self.take()[1])
-            else:
-                key = self.or_()
-                self.take("]")
-                value = _get(value, key)
-        return value
-
-    def primary(self) -> Any:
-        kind, text = self.take()
-        if kind == "str":
-            return text[1:-1].replace("''", "'")
-        if kind == "num":
-            return float(text) if "." in text else int(text)
-        if text == "(":
-            value = self.or_()
-            self.take(")")
-            return value
-        if kind == "id":
-            if text in ("true", "false"):
-                return text == "true"
-            if text == "null":
-                return None
-            if self.peek() == "(":
-                self.take("(")
-                args = []
-                while self.peek() != ")":
-                    args.append(self.or_())
-                    if self.peek() == ",":
-                        self.take(",")
-                self.take(")")
-                fn = self.functions.get(text.lower())
-                if fn is None:
-                    raise ExpressionError(f"unknown function {text}() in {self.text!r}")
-                return fn(*args)
-            return self.context.get(text)
-        raise ExpressionError(f"unexpected {text!r} in {self.text!r}")
-
-
-def _get(value: Any, key: Any) -> Any:
-    if isinstance(value, Mapping):
-        if key in value:
-            return value[key]
-        for k, v in value.items():  # context property names are case-insensitive
-            if isinstance(k, str) and isinstance(key, str) and k.casefold() == key.casefold():
-                return v
-        return None
-    if isinstance(value, list) and isinstance(key, int | float) and 0 <= int(key) < len(value):
-        return value[int(key)]
-    return None
-
-
-def _format(template: str, *args: Any) -> str:
-    return re.sub(r"\{(\d+)\}", lambda m: str(args[int(m.group(1))]), str(template))
-
-
-BASE_FUNCTIONS: dict[str, Callable[..., Any]] = {
-    "contains": lambda a, b: (
-        (_loose(b) in [_loose(x) for x in a])
-        if isinstance(a, list)
-        else str(_loose(b)) in str(_loose(a))
-    ),
-    "startswith": lambda a, b: str(a).casefold().startswith(str(b).casefold()),
-    "endswith": lambda a, b: str(a).casefold().endswith(str(b).casefold()),
-    "format": _format,
-    "tojson": lambda v: json.dumps(v, indent=2),
-    "fromjson": lambda v: json.loads(v),
-}
-
-_STATUS = re.compile(r"\b(success|failure|always|cancelled)\s*\(")
-
-
-def evaluate(expr: str, context: Mapping[str, Any], status: str = "success") -> Any:
-    """Evaluate one expression (without ``${{ }}``). ``status`` is the job's (or the needs') status."""
-    functions = {
-        **BASE_FUNCTIONS,
-        "success": lambda: status == "success",
-        "failure": lambda: status == "failure",
-        "always": lambda: True,
-        "cancelled": lambda: False,
-    }
-    return _Parser(expr, context, functions).parse()
-
-
-def condition(expr: Any, context: Mapping[str, Any], status: str) -> bool:
-    """An ``if:``: without a status function GitHub evaluates ``success() && (expr)``."""
-    if expr is None:
-        return status == "success"
-    if isinstance(expr, bool):
-        return expr and status == "success"
-    text = str(expr).strip()
-    if text.startswith("${{") and text.endswith("}}"):
-        text = text[3:-2].strip()
-    value = truthy(evaluate(text, context, status))
-    return value if _STATUS.search(text) else value and status == "success"
-
-
-_TEMPLATE = re.compile(r"\$\{\{(.*?)\}\}", re.S)
-
-
-def render(value: Any, context: Mapping[str, Any]) -> Any:
-    """A ``${{ }}`` template: a lone expression keeps its type, otherwise it is string interpolation."""
-    if not isinstance(value, str):
-        return value
-    whole = _TEMPLATE.fullmatch(value.strip())
-    if whole:
-        return evaluate(whole.group(1).strip(), context)
-
-    def sub(m: re.Match[str]) -> str:
-        v = evaluate(m.group(1).strip(), context)
-        if v is None:
-            return ""
-        if isinstance(v, bool):
-            return "true" if v else "false"
-        return str(v)
-
-    return _TEMPLATE.sub(sub, value)
-
-
-def as_env(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-# --- files the runner hands to steps -----------------------------------------------------------------
-
-
-def parse_command_file(path: Path) -> dict[str, str]:
-    """``name=value`` lines and ``name<<DELIMITER`` blocks ($GITHUB_OUTPUT, $GITHUB_ENV)."""
-    out: dict[str, str] = {}
-    if not path.exists():
-        return out
-    lines = path.read_text(encoding="utf-8").splitlines()
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
-            name, delimiter = line.split("<<", 1)
-            block = []
-            i += 1
-            while i < len(lines) and lines[i] != delimiter:
-                block.append(lines[i])
-                i += 1
-            out[name] = "\n".join(block)
-        elif "=" in line:
-            name, value = line.split("=", 1)
-            out[name] = value
-        i += 1
-    return out
+__all__ = [
+    "ExpressionError",
+    "as_env",
+    "condition",
+    "evaluate",
+    "parse_command_file",
+    "render",
+    "truthy",
+]
 
 
 # --- jobs --------------------------------------------------------------------------------------------
