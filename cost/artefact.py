@@ -13,7 +13,6 @@ not a cost artefact is rejected with its path and the reason. Documented in
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 from collections.abc import Callable
@@ -345,15 +344,9 @@ def schema_text() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Cost artefact JSON Schema")
-    parser.add_argument("--write-schema", type=Path, metavar="PATH", help="write the schema here")
-    args = parser.parse_args(argv)
-    if args.write_schema:
-        write_json_atomic(args.write_schema, schema_text())
-        print(f"wrote {args.write_schema}")
-    else:
-        print(schema_text(), end="")
-    return 0
+    from cost.schema_cli import schema_main
+
+    return schema_main(schema_text, "Cost artefact JSON Schema", argv)
 
 
 if __name__ == "__main__":

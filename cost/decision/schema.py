@@ -5,23 +5,12 @@
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
-from cost.atomic import write_json_atomic
 from cost.decision.record import schema_text
+from cost.schema_cli import schema_main
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Decision record JSON Schema")
-    parser.add_argument("--write-schema", type=Path, metavar="PATH", help="write the schema here")
-    args = parser.parse_args(argv)
-    if args.write_schema:
-        write_json_atomic(args.write_schema, schema_text())
-        print(f"wrote {args.write_schema}")
-    else:
-        print(schema_text(), end="")
-    return 0
+    return schema_main(schema_text, "Decision record JSON Schema", argv)
 
 
 if __name__ == "__main__":
