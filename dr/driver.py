@@ -155,6 +155,11 @@ class DatabasePair:
     def onprem_is_primary(self) -> bool:
         return self._role(self.onprem_dsn) == "primary" and self._role(self._cloud()) == "standby"
 
+    def onprem_state(self) -> dict[str, Any]:
+        from dr.database import server_state
+
+        return server_state(self.onprem_dsn).model_dump(mode="json")
+
     def onprem_reachable(self) -> bool:
         return self._role(self.onprem_dsn) != "unreachable"
 

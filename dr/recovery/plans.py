@@ -210,7 +210,7 @@ def _health_step(step_id: str, name: str, *, onprem: bool) -> Step:
         if (
             onprem
             and ctx.services.database is not None
-            and profile.database.mode == "postgres-streaming"
+            and profile.database.mode in ("postgres-streaming", "cnpg")
         ):
             reachable = ctx.services.database.onprem_reachable()
             checks += 1
@@ -483,19 +483,29 @@ def _cost_recheck(ctx: RunContext) -> StepResult:
     )
 
 
-def _confirm_resynced(ctx: RunContext) -> StepResult:
+def _check_resynced(ctx: RunContext) -> StepResult:
     """With CNPG the cloud primary's demotion is the drMode=standby transition (with a demotion
-    token), but db-01 is a plain LXC: it must be rebuilt as a standby of the CNPG primary by hand
-    first (runbook). The run stops here until someone says so with --approved-by."""
-    if ctx.simulate:
-        return StepResult("simulated", "would wait for a human to confirm db-01 is resynced")
-    if not ctx.approved_by:
-        raise StepStop(
-            "confirm that db-01 streams from the cloud primary (docs/runbooks/dr-failback.md), then re-run "
-            "with --approved-by WHO --reason TEXT",
-            EXIT_WARN,
+    token), but db-01 is a plain LXC that must already stream from the CNPG primary (rebuilt by
+    the runbook): check it, over SQL, before anything moves back."""
+    db = ctx.services.database
+    if db is None:
+        raise TriggerRefusedError(
+            "no database access configured: cannot check db-01 before a failback"
         )
-    return StepResult("succeeded", f"confirmed by {ctx.approved_by}: {ctx.approval_reason}")
+    state = db.onprem_state()
+    streaming = state.get("role") == "standby" and state.get("wal_receiver_status") == "streaming"
+    if not streaming:
+        return StepResult(
+            "failed",
+            f"db-01 is {state.get('role')} (WAL receiver {state.get('wal_receiver_status')}): rebuild it as a "
+            "standby of the cloud primary first (docs/runbooks/db-01-failover.md), then re-run",
+            {"db01": state},
+        )
+    return StepResult(
+        "succeeded",
+        f"db-01 streams from the cloud primary (replayed {state.get('replay_lsn')})",
+        {"db01": state},
+    )
 
 
 def failback_plan(profile: DrProfile) -> RecoveryPlan:
@@ -505,13 +515,14 @@ def failback_plan(profile: DrProfile) -> RecoveryPlan:
     if mode == "cnpg":
         steps.append(
             Step(
-                id="confirm-db01-resynced",
-                name="confirm db-01 resynced from the cloud primary",
-                kind="approval",
-                describe="a human confirms db-01 follows the CNPG primary (docs/runbooks/dr-failback.md)",
+                id="check-db01-resynced",
+                name="check db-01 streams from the cloud primary",
+                kind="health-check",
+                describe="check over SQL that db-01 is a streaming standby of the CNPG primary",
                 timeout_s=60,
                 mutating=False,
-                action=_confirm_resynced,
+                live=True,
+                action=_check_resynced,
             )
         )
     if mode == "postgres-streaming":

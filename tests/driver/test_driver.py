@@ -255,55 +255,6 @@ def test_profile_errors_name_file_and_key(tmp_path, scratch_project):
         load_profile(scratch_project, "cloud-dr")
 
 
-def test_cnpg_failback_waits_for_a_human_to_confirm_db01_is_resynced(
-    scratch_project, standin, health, tmp_path
-):
-    cloud, onprem = health
-    onprem.status = 200
-    standin.stacks["cloud-dr"].outputs = {
-        "site": "cloud",
-        "drMode": "active",
-        "trafficTarget": "cloud",
-    }
-    profile = _profile(cloud, onprem).model_copy(
-        update={
-            "database": DrProfile.model_validate(
-                {"stack": "x", "component": "x", "database": {"mode": "cnpg"}}
-            ).database
-        }
-    )
-    services = _services(scratch_project, standin, FixedGate("allow"), profile)
-    stopped = run_operation(
-        _request("fb", operation="failback"),
-        services,
-        artefacts_root=tmp_path / "art",
-        locks_dir=tmp_path / "locks",
-    )
-    assert stopped.exit_code == 10
-    assert (
-        stopped.steps[-1].id == "confirm-db01-resynced"
-        and "docs/runbooks/dr-failback.md" in stopped.steps[-1].detail
-    )
-    assert not any(c[0] == "up" for c in standin.calls)
-    done = run_operation(
-        _request(
-            "fb",
-            operation="failback",
-            approved_by="bob",
-            approval_reason="db-01 streams from netbox-dr",
-        ),
-        services,
-        artefacts_root=tmp_path / "art",
-        locks_dir=tmp_path / "locks",
-    )
-    assert done.exit_code == 0, [(s.id, s.outcome, s.detail) for s in done.steps]
-    assert standin.stacks["cloud-dr"].outputs == {
-        "site": "cloud",
-        "drMode": "standby",
-        "trafficTarget": "onprem",
-    }
-
-
 def test_ctrl_c_between_steps_still_leaves_a_cancelled_record(
     scratch_project, standin, health, tmp_path
 ):

@@ -180,3 +180,53 @@ def test_cnpg_cutover_fences_db01_and_leaves_promotion_to_the_transition(
     ):
         conn.execute("CREATE TABLE after_fence (id int)")
     assert standin.stacks["cloud-dr"].outputs["drMode"] == "active"
+
+
+def test_cnpg_failback_checks_db01_streams_before_moving_back(
+    pg_pair, scratch_project, standin, tmp_path
+):
+    """CNPG mode: db-01 must already follow the cloud primary; the driver checks it over SQL."""
+    profile = _profile(pg_pair.cluster.base_dir)
+    profile = profile.model_copy(
+        update={"database": profile.database.model_copy(update={"mode": "cnpg"})}
+    )
+    standin.stacks["cloud-dr"].outputs = {
+        "site": "cloud",
+        "drMode": "active",
+        "trafficTarget": "cloud",
+    }
+
+    def run(run_id: str, onprem_dsn: str):
+        services = Services(
+            engine=AutomationEngine(scratch_project, command=standin),
+            cost_gate=FixedGate("allow"),
+            profile=profile,
+            health=HttpHealth(),
+            database=DatabasePair(profile, env={"T_ONPREM": onprem_dsn}),
+        )
+        return run_operation(
+            RunRequest(
+                operation="failback",
+                stack="cloud-dr",
+                run_id=run_id,
+                trigger=cli_trigger("t"),
+                actor="t",
+                simulate=False,
+            ),
+            services,
+            artefacts_root=tmp_path / "art",
+            locks_dir=tmp_path / "locks",
+        )
+
+    refused = run("fb-1", pg_pair.primary.dsn)  # "db-01" here is a primary, not following anything
+    assert refused.steps[-1].id == "check-db01-resynced" and refused.steps[-1].outcome == "failed"
+    assert "rebuild it as a standby of the cloud primary first" in refused.steps[-1].detail
+    assert not any(c[0] == "up" for c in standin.calls)
+
+    done = run("fb-2", pg_pair.standby.dsn)  # a streaming standby: the failback goes ahead
+    assert done.result == "SUCCESS", [(s.id, s.outcome, s.detail) for s in done.steps]
+    assert standin.stacks["cloud-dr"].outputs == {
+        "site": "cloud",
+        "drMode": "standby",
+        "trafficTarget": "onprem",
+    }
