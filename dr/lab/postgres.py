@@ -340,9 +340,20 @@ class PostgresNode:
 
     # -- process control -----------------------------------------------------------------------
     def is_running(self) -> bool:
-        """True while the postmaster we recorded is alive (a zombie counts as dead)."""
-        pid = self._state.pid
-        return pid is not None and _alive(pid) and self._owns(pid)
+        """True while the postmaster of this data directory is alive (a zombie counts as dead)."""
+        return self._adopt_live_pid() is not None
+
+    def _adopt_live_pid(self) -> int | None:
+        """The live postmaster of this data directory: the PID we recorded, or else the one in
+        ``postmaster.pid`` (another handle on the same lab directory, e.g. the driver's host
+        access during a failback, may have restarted the server). Adopted so stop/kill reach it."""
+        for pid in (self._state.pid, self._read_postmaster_pid()):
+            if pid is not None and _alive(pid) and self._owns(pid):
+                if self._state.pid != pid:
+                    self._state.pid = pid
+                    self._cluster.save()
+                return pid
+        return None
 
     def start(self, timeout: float = 30.0) -> None:
         """``pg_ctl start -w``; records the postmaster PID. Starting a running node is a no-op."""
@@ -401,8 +412,8 @@ class PostgresNode:
         pg_ctl starts the postmaster with setsid(), so it leads its own process group; we signal
         that group only after checking the PID is still the postmaster of *our* data directory.
         """
-        pid = self._state.pid
-        if pid is None or not _alive(pid) or not self._owns(pid):
+        pid = self._adopt_live_pid()
+        if pid is None:
             self._forget_pid()
             return
         try:

@@ -28,6 +28,19 @@ def pg_bindir() -> str:
         pytest.skip(str(exc))
 
 
+def _processes_under(directory: Path) -> list[int]:
+    needle = str(directory).encode()
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if needle in (proc / "cmdline").read_bytes() and _alive(int(proc.name)):
+                    found.append(int(proc.name))
+            except OSError:
+                continue
+    return found
+
+
 def _alive(pid: int) -> bool:
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
@@ -58,6 +71,9 @@ def pg_cluster(pg_bindir: str) -> Iterator[LocalPostgresCluster]:
         pids = {n.name: n.pid for n in cluster.nodes.values() if n.pid is not None}
     leftovers = {name: pid for name, pid in pids.items() if _alive(pid)}
     assert not leftovers, f"servers still running after cleanup: {leftovers}"
+    # Also by data directory: a server restarted through another handle must not escape either.
+    strays = _processes_under(cluster.base_dir)
+    assert not strays, f"processes still running from {cluster.base_dir}: {strays}"
     assert not cluster.base_dir.exists(), "the temporary cluster directory was not removed"
 
 
