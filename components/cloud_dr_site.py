@@ -346,21 +346,14 @@ class CloudDrSite(pulumi.ComponentResource):
         )
 
     def _create_role_assignments(self) -> None:
-        # AKS creates both identities; their ids are known only after the cluster exists.
-        kubelet_object_id: pulumi.Output[str] = self.cluster.identity_profile.apply(
-            lambda p: str(p["kubeletidentity"].object_id) if p else ""
-        )
+        # The cluster identity (created by AKS, known only after the cluster exists) manages the
+        # ingress IP and attaches the PGDATA disk. Data-plane access (Key Vault, the WAL archive) is
+        # granted to workload identities only (SecretsSync, DrDatabase): a kubelet-wide grant would
+        # let every pod on every node read the vault.
         cluster_principal: pulumi.Output[str] = self.cluster.identity.apply(
             lambda i: str(i.principal_id) if i else ""
         )
         grants: list[tuple[str, pulumi.Output[str], str, pulumi.Output[str]]] = [
-            ("kv-secrets", kubelet_object_id, ROLE_KEY_VAULT_SECRETS_USER, self.key_vault.id),
-            (
-                "wal-writer",
-                kubelet_object_id,
-                ROLE_STORAGE_BLOB_DATA_CONTRIBUTOR,
-                self.storage_account.id,
-            ),
             ("ingress-ip", cluster_principal, ROLE_NETWORK_CONTRIBUTOR, self.resource_group.id),
             ("pgdata-disk", cluster_principal, ROLE_CONTRIBUTOR, self.replica_disk.id),
         ]

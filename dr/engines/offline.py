@@ -54,7 +54,8 @@ def _plain(value: Any) -> Any:
     if isinstance(value, Unknown):
         return COMPUTED_MARKER
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        # Sorted: protobuf Struct field order is not stable between runs; plans should be.
+        return {k: _plain(v) for k, v in sorted(value.items())}
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     if isinstance(value, float) and value.is_integer():

@@ -129,8 +129,6 @@ def test_role_assignments_are_scoped_to_single_resources(offline_plan):
     plan = offline_plan("cloud-dr")
     assignments = plan.by_type("azure-native:authorization:RoleAssignment")
     assert {r.name for r in assignments} == {
-        "cloud-ra-kv-secrets",
-        "cloud-ra-wal-writer",
         "cloud-ra-ingress-ip",
         "cloud-ra-pgdata-disk",
         "db-ra-wal",  # the Postgres pods' identity on the WAL archive account
