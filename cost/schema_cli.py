@@ -9,7 +9,9 @@ from pathlib import Path
 from cost.atomic import write_json_atomic
 
 
-def schema_main(schema_text: Callable[[], str], description: str, argv: list[str] | None = None) -> int:
+def schema_main(
+    schema_text: Callable[[], str], description: str, argv: list[str] | None = None
+) -> int:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--write-schema", type=Path, metavar="PATH", help="write the schema here")
     args = parser.parse_args(argv)

@@ -32,7 +32,7 @@ OfflineOption = Annotated[
     typer.Option(
         "--offline",
         envvar="HYBRIDOPS_OFFLINE",
-        help="Evaluate in-process with the SDK's mocks: no pulumi CLI, no credentials."
+        help="Evaluate in-process with the SDK's mocks: no pulumi CLI, no credentials.",
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
