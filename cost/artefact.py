@@ -26,6 +26,7 @@ from cost.atomic import write_json_atomic
 from cost.catalog.model import CatalogInfo
 from cost.errors import ArtefactError, ArtefactVersionError, CostUsageError
 from cost.report import CostReport, Money, PriceInfo, ResourceCost, Summary, UsageInfo
+from cost.versioning import migrate
 
 SCHEMA_VERSION = 1
 ARTEFACT_KIND: Literal["hybridops.cost-run"] = "hybridops.cost-run"
@@ -105,8 +106,7 @@ class CostArtefact(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _migrate(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
-            return data
+        return migrate(data, current=SCHEMA_VERSION, migrations=MIGRATIONS, what="cost artefact")
         version = data.get("schema_version", SCHEMA_VERSION)
         if not isinstance(version, int) or isinstance(version, bool):
             raise ValueError(f"schema_version must be an integer, not {version!r}")

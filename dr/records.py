@@ -19,6 +19,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cost.atomic import write_json_atomic
+from cost.versioning import migrate
 from dr.errors import HybridOpsError
 from dr.redact import redact_data, redact_text
 
@@ -115,14 +116,7 @@ class RunRecord(_Model):
     @model_validator(mode="before")
     @classmethod
     def _version(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            version = data.get("schema_version", RECORD_SCHEMA_VERSION)
-            if not isinstance(version, int) or version > RECORD_SCHEMA_VERSION:
-                raise ValueError(
-                    f"record schema_version {version!r} is newer than this hybridops understands "
-                    f"({RECORD_SCHEMA_VERSION}); upgrade hybridops"
-                )
-        return data
+        return migrate(data, current=RECORD_SCHEMA_VERSION, migrations={}, what="DR run record")
 
 
 class RunDir:

@@ -32,6 +32,7 @@ from cost.decision.model import (
     Verdict,
 )
 from cost.decision.policy import BudgetEntry, Scenario
+from cost.versioning import migrate
 
 RECORD_SCHEMA_VERSION = 1
 DECISION_KIND = "hybridops.cost-decision"
@@ -52,8 +53,9 @@ class RecordError(DecisionError):
 
 
 def _migrate(data: Any) -> Any:
-    if not isinstance(data, dict):
-        return data
+    return migrate(
+        data, current=RECORD_SCHEMA_VERSION, migrations=MIGRATIONS, what="decision record"
+    )
     version = data.get("schema_version", RECORD_SCHEMA_VERSION)
     if not isinstance(version, int) or isinstance(version, bool):
         raise ValueError(f"schema_version must be an integer, not {version!r}")
